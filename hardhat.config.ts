@@ -1,0 +1,48 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "hardhat/config";
+import hardhatMocha from "@nomicfoundation/hardhat-mocha";
+import hardhatViem from "@nomicfoundation/hardhat-viem";
+import hardhatViemAssertions from "@nomicfoundation/hardhat-viem-assertions";
+import hardhatNetworkHelpers from "@nomicfoundation/hardhat-network-helpers";
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The compiler version. It MUST equal the version of the npm `solc` package, whose soljson.js is the compiler
+ * actually run (Hardhat does not check; test/toolchain.test.ts does).
+ */
+export const SOLC_VERSION = "0.8.28";
+
+export default defineConfig({
+  plugins: [hardhatMocha, hardhatViem, hardhatViemAssertions, hardhatNetworkHelpers],
+  solidity: {
+    compilers: [
+      {
+        version: SOLC_VERSION,
+        // Offline machines cannot download solc: load the npm package's WASM build instead.
+        path: require.resolve("solc/soljson.js"),
+        settings: {
+          evmVersion: "cancun",
+          viaIR: true,
+          optimizer: { enabled: true, runs: 10_000 },
+        },
+      },
+    ],
+  },
+  paths: {
+    sources: "./contracts",
+    tests: { mocha: "./test", solidity: "./contracts/test" },
+  },
+  test: {
+    mocha: {
+      timeout: 120_000,
+      // One database server per run: the shared test harness starts it lazily and stops it here.
+      rootHooks: {
+        async afterAll() {
+          const { stopSharedTestDatabaseServer } = await import("./server/testing/database.ts");
+          await stopSharedTestDatabaseServer();
+        },
+      },
+    },
+  },
+});
