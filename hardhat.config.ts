@@ -31,7 +31,7 @@ export default defineConfig({
   },
   paths: {
     sources: "./contracts",
-    tests: { mocha: "./test", solidity: "./contracts/test" },
+    tests: { mocha: "./test", solidity: "./test" },
   },
   test: {
     mocha: {
