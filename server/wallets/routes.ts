@@ -1,0 +1,40 @@
+import { Router } from "express";
+import { getAddress } from "viem";
+import { z } from "zod";
+import type { PrismaClient } from "../database/client.ts";
+import { decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
+import { parseInput } from "../http/problem.ts";
+import { addressSchema } from "../http/schemas.ts";
+import { getHoldings } from "../indexer/reads.ts";
+
+const cursorSchema = z.tuple([z.string().regex(/^0x[0-9a-f]{40}$/), z.string().regex(/^[0-9]+$/)]);
+
+/**
+ * GET /v1/wallets/:address/holdings: the wallet's non-zero ERC-1155 balances across Perkmint collections,
+ * ordered by (collection, tokenId), as of the indexed block `asOfBlock`.
+ */
+export function walletsRouter(deps: { prisma: PrismaClient; chainId: number }) {
+  const router = Router();
+  router.get("/v1/wallets/:address/holdings", async (req, res) => {
+    const { address } = parseInput(z.object({ address: addressSchema }), req.params, "path");
+    const query = parseInput(pageQuerySchema, req.query, "query");
+    const after = decodeCursor(query.cursor, cursorSchema);
+    const { asOfBlock, holdings } = await getHoldings(deps.prisma, deps.chainId, address, {
+      limit: query.limit + 1,
+      ...(after ? { after: { collection: after[0], tokenId: BigInt(after[1]) } } : {}),
+    });
+    const page = holdings.slice(0, query.limit);
+    const last = page.at(-1);
+    res.json({
+      address,
+      asOfBlock: asOfBlock?.toString() ?? null,
+      items: page.map((h) => ({
+        collection: getAddress(h.collection),
+        tokenId: h.tokenId.toString(),
+        amount: h.amount.toString(),
+      })),
+      nextCursor: holdings.length > query.limit && last ? encodeCursor([last.collection, last.tokenId.toString()]) : null,
+    });
+  });
+  return router;
+}
