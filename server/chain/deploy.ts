@@ -1,4 +1,4 @@
-import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
+import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from "viem";
 import { loadArtifact } from "./artifacts.ts";
 
 export type PlatformDeployment = {
@@ -25,7 +25,7 @@ async function deployContract(
   if (receipt.status !== "success" || !receipt.contractAddress) {
     throw new Error(`Deployment transaction ${hash} failed (status ${receipt.status}).`);
   }
-  return { address: receipt.contractAddress, blockNumber: receipt.blockNumber };
+  return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber };
 }
 
 /** Deploys the Collection implementation and the EditionFactory that clones it. */

@@ -253,3 +253,20 @@ export async function rollbackTo(db: pg.Pool, chainId: number, ancestor: BlockHe
 export async function pruneBlocks(db: pg.Pool, chainId: number, below: bigint) {
   await db.query("DELETE FROM indexed_block WHERE chain_id = $1 AND number < $2", [chainId, below.toString()]);
 }
+
+/**
+ * Forgets everything indexed for `chainId` (operator command, and `npm run dev`, whose local chain is new on every
+ * start). The next run backfills from the start block.
+ */
+export async function resetChainIndex(db: pg.Pool | pg.Client, chainId: number) {
+  await db.query("BEGIN");
+  try {
+    for (const table of ["token_transfer", "token_balance", "collection", "indexed_block", "indexer_checkpoint"]) {
+      await db.query(`DELETE FROM ${table} WHERE chain_id = $1`, [chainId]);
+    }
+    await db.query("COMMIT");
+  } catch (error) {
+    await db.query("ROLLBACK");
+    throw error;
+  }
+}

@@ -1,0 +1,153 @@
+// `npm run dev`: the whole platform on one machine with nothing but Node and npm.
+// A local Hardhat chain, an embedded PostgreSQL (unless DATABASE_URL), contracts deployed, a demo partner, drop and
+// mints seeded, then the indexer and the HTTP API in this process. Ctrl-C stops everything it started.
+import { spawnSync } from "node:child_process";
+import { writeFile, mkdir } from "node:fs/promises";
+import path from "node:path";
+import { createPublicClient, defineChain, http } from "viem";
+import { z } from "zod";
+import { deployPlatform } from "../server/chain/deploy.ts";
+import { demoAccounts, seedDemo, walletFor } from "../server/chain/demo-seed.ts";
+import { startLocalChain, type LocalChain } from "../server/chain/local-node.ts";
+import { loadConfig } from "../server/config.ts";
+import { createPool } from "../server/database/client.ts";
+import { migrateDatabase } from "../server/database/migrate.ts";
+import { resetChainIndex } from "../server/indexer/store.ts";
+import { createLogger } from "../server/lib/logger.ts";
+import { endStaleProcesses, writeTrackedProcesses } from "../server/lib/pidfile.ts";
+import { findFreePort } from "../server/lib/ports.ts";
+import { resolveDatabase, startPlatform, type RunningPlatform } from "../server/platform.ts";
+
+const env = z
+  .object({
+    PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    CHAIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+    RPC_URL: z.string().url().optional(),
+    PERKMINT_DATA_DIR: z.string().min(1).default(".perkmint"),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn"),
+  })
+  .parse(process.env);
+
+const started = Date.now();
+const logger = createLogger(env.LOG_LEVEL, "perkmint-dev");
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const dataDir = path.resolve(env.PERKMINT_DATA_DIR);
+const pidFile = path.join(dataDir, "dev", "processes.json");
+
+async function portOrFree(preferred: number) {
+  const free = await findFreePort().catch(() => 0);
+  // Try the well-known port first; fall back to any free one when it is taken.
+  const net = await import("node:net");
+  const available = await new Promise<boolean>((resolve) => {
+    const s = net.createServer().once("error", () => resolve(false));
+    s.listen(preferred, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+  return available ? preferred : free;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+let stopping: Promise<void> | undefined;
+function shutdown(code: number) {
+  stopping ??= (async () => {
+    say("\nStopping Perkmint…");
+    for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error({ err }, "shutdown step failed"));
+    process.exit(code);
+  })();
+  return stopping;
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+
+async function main() {
+  await endStaleProcesses(pidFile, say);
+  const tracked: { pid: number; match: string }[] = [];
+
+  say("Compiling contracts…");
+  const build = spawnSync(process.execPath, [path.resolve("node_modules/hardhat/dist/src/cli.js"), "build", "--quiet"], { stdio: "inherit" });
+  if (build.status !== 0) throw new Error("Contract compilation failed (see above).");
+
+  let chain: LocalChain | undefined;
+  let rpcUrl = env.RPC_URL;
+  if (!rpcUrl) {
+    const port = env.CHAIN_PORT ?? (await portOrFree(8545));
+    chain = await startLocalChain({ port });
+    cleanups.push(() => chain!.stop());
+    tracked.push({ pid: chain.pid, match: `node --hostname 127.0.0.1 --port ${port}` });
+    await writeTrackedProcesses(pidFile, tracked);
+    rpcUrl = chain.rpcUrl;
+  }
+  const publicClient = createPublicClient({ transport: http(rpcUrl) });
+  const chainId = await publicClient.getChainId();
+  const viemChain = defineChain({
+    id: chainId,
+    name: chainId === 31337 ? "Hardhat" : `Chain ${chainId}`,
+    nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+    rpcUrls: { default: { http: [rpcUrl] } },
+  });
+
+  // The database (embedded unless DATABASE_URL): started here so its pid is recorded before anything can fail.
+  const database = await resolveDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir } as never, logger);
+  if (database.embedded) {
+    cleanups.push(() => database.embedded!.stop());
+    if (database.embedded.pid) tracked.push({ pid: database.embedded.pid, match: path.join(dataDir, "postgres") });
+    await writeTrackedProcesses(pidFile, tracked);
+  }
+  await migrateDatabase(database.url);
+  // A new local chain reuses chain id 31337: forget what was indexed from the previous one.
+  if (chain) {
+    const pool = createPool(database.url, 1);
+    await resetChainIndex(pool, chainId);
+    await pool.end();
+  }
+
+  say("Deploying contracts and seeding the demo drop…");
+  const operator = walletFor(demoAccounts.operator, viemChain, rpcUrl);
+  const deployment = await deployPlatform({ publicClient, walletClient: operator });
+  const deploymentsFile = path.join(dataDir, "dev", "deployments.json");
+  await mkdir(path.dirname(deploymentsFile), { recursive: true });
+  await writeFile(deploymentsFile, JSON.stringify(deployment, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+  const seed = await seedDemo(publicClient, viemChain, rpcUrl, deployment.factory);
+
+  const config = loadConfig({
+    ...process.env,
+    RPC_URL: rpcUrl,
+    DATABASE_URL: database.url,
+    DEPLOYMENTS_FILE: deploymentsFile,
+    PORT: String(env.PORT ?? (await portOrFree(3000))),
+    POLL_INTERVAL_MS: process.env.POLL_INTERVAL_MS ?? "50",
+    LOG_LEVEL: env.LOG_LEVEL,
+  });
+  const platform: RunningPlatform = await startPlatform(config, logger);
+  cleanups.push(() => platform.stop());
+
+  // Ready means: the demo data is indexed, so the first curl already shows it.
+  const head = await publicClient.getBlockNumber();
+  while ((platform.indexer!.status.indexedBlock ?? -1n) < head) await new Promise((r) => setTimeout(r, 20));
+
+  const api = platform.url!;
+  say(`
+Perkmint is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s). Ctrl-C stops everything.
+
+  API          ${api}            (health: ${api}/health)
+  Chain RPC    ${rpcUrl}      (chain id ${chainId})
+  Database     ${database.embedded ? `embedded PostgreSQL on port ${database.embedded.port} (data in ${path.relative(process.cwd(), dataDir)}/postgres)` : "DATABASE_URL"}
+  Factory      ${deployment.factory}
+  Demo drop    ${seed.collection} (editions: ${seed.editions.map((e) => `#${e.id} ${e.name}`).join(", ")})
+
+Demo wallets (Hardhat's public test keys: local use only)
+  operator  ${demoAccounts.operator.address}
+  partner   ${demoAccounts.partner.address}   owns the demo collection
+  alice     ${demoAccounts.alice.address}   holds 1 × #1, 3 × #2
+  bob       ${demoAccounts.bob.address}   holds 2 × #1
+  carol     ${demoAccounts.carol.address}   holds nothing yet
+
+Try:
+  curl -s ${api}/v1/wallets/${demoAccounts.alice.address}/holdings
+  curl -s ${api}/v1/collections
+`);
+}
+
+main().catch(async (error) => {
+  console.error(`\nnpm run dev failed: ${error instanceof Error ? error.message : String(error)}`);
+  logger.debug({ err: error }, "dev failed");
+  await shutdown(1);
+});

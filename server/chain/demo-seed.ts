@@ -1,0 +1,75 @@
+import {
+  createWalletClient,
+  getContract,
+  http,
+  parseEther,
+  parseEventLogs,
+  type Account,
+  type Address,
+  type Chain,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { loadArtifact } from "./artifacts.ts";
+
+/**
+ * Hardhat's public development mnemonic: its accounts are funded on every local Hardhat chain. Never use them
+ * anywhere else: their keys are public.
+ */
+export const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+
+export const demoAccounts = {
+  operator: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 }),
+  partner: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 1 }),
+  alice: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 2 }),
+  bob: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 3 }),
+  carol: mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 4 }),
+};
+
+export function walletFor(account: Account, chain: Chain, rpcUrl: string): WalletClient<Transport, Chain, Account> {
+  return createWalletClient({ account, chain, transport: http(rpcUrl) });
+}
+
+export type DemoSeed = { collection: Address; editions: { id: bigint; name: string; price: bigint; maxSupply: bigint }[] };
+
+/**
+ * Seeds a demo partner collection with two editions and a few mints from demo wallets, waiting for each receipt.
+ */
+export async function seedDemo(publicClient: PublicClient, chain: Chain, rpcUrl: string, factoryAddress: Address): Promise<DemoSeed> {
+  const factoryArtifact = await loadArtifact("EditionFactory");
+  const collectionArtifact = await loadArtifact("Collection");
+  const partner = walletFor(demoAccounts.partner, chain, rpcUrl);
+  const wait = async (hash: `0x${string}`) => {
+    const receipt = await publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`Seed transaction ${hash} reverted`);
+    return receipt;
+  };
+
+  const factory = getContract({ address: factoryAddress, abi: factoryArtifact.abi, client: { public: publicClient, wallet: partner } });
+  const created = await wait(await factory.write.createCollection(["ipfs://perkmint-demo/collection.json", "ipfs://perkmint-demo/{id}.json"]));
+  const [event] = parseEventLogs({ abi: factoryArtifact.abi, logs: created.logs, eventName: "CollectionCreated" });
+  if (!event) throw new Error("createCollection emitted no CollectionCreated event");
+  const collectionAddress = event.args.collection;
+
+  const editions = [
+    { id: 1n, name: "Founders Pass", price: parseEther("0.01"), maxSupply: 100n },
+    { id: 2n, name: "Studio Sketch", price: parseEther("0.002"), maxSupply: 500n },
+  ];
+  const asPartner = getContract({ address: collectionAddress, abi: collectionArtifact.abi, client: { public: publicClient, wallet: partner } });
+  for (const e of editions) await wait(await asPartner.write.createEdition([e.maxSupply, e.price]));
+
+  const mints: [Account, bigint, bigint][] = [
+    [demoAccounts.alice, 1n, 1n],
+    [demoAccounts.alice, 2n, 3n],
+    [demoAccounts.bob, 1n, 2n],
+  ];
+  for (const [account, id, quantity] of mints) {
+    const wallet = walletFor(account, chain, rpcUrl);
+    const price = editions.find((e) => e.id === id)!.price;
+    const asCollector = getContract({ address: collectionAddress, abi: collectionArtifact.abi, client: { public: publicClient, wallet } });
+    await wait(await asCollector.write.mint([account.address, id, quantity], { value: price * quantity }));
+  }
+  return { collection: collectionAddress, editions };
+}
