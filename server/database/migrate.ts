@@ -37,8 +37,8 @@ export async function readMigrations(dir = MIGRATIONS_DIR): Promise<MigrationFil
  * take over on a machine that has its engines. Each migration runs in its own transaction; re-running is a no-op.
  * @returns the names of the migrations applied now.
  */
-export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
-  const migrations = await readMigrations();
+export async function migrateDatabase(databaseUrl: string, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const migrations = await readMigrations(dir);
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   const applied: string[] = [];
