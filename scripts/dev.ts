@@ -7,7 +7,7 @@ import path from "node:path";
 import { createPublicClient, defineChain, http } from "viem";
 import { z } from "zod";
 import { deployPlatform } from "../server/chain/deploy.ts";
-import { demoAccounts, seedDemo, walletFor } from "../server/chain/demo-seed.ts";
+import { demoAccounts, demoWallets, seedDemo, walletFor } from "../server/chain/demo-seed.ts";
 import { startLocalChain, type LocalChain } from "../server/chain/local-node.ts";
 import { loadConfig } from "../server/config.ts";
 import { createPool } from "../server/database/client.ts";
@@ -105,7 +105,7 @@ async function main() {
   const deploymentsFile = path.join(dataDir, "dev", "deployments.json");
   await mkdir(path.dirname(deploymentsFile), { recursive: true });
   await writeFile(deploymentsFile, JSON.stringify(deployment, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
-  const seed = await seedDemo(publicClient, viemChain, rpcUrl, deployment.factory);
+  const seed = await seedDemo(publicClient, demoWallets(viemChain, rpcUrl), deployment.factory);
 
   const config = loadConfig({
     ...process.env,

@@ -34,13 +34,25 @@ export function walletFor(account: Account, chain: Chain, rpcUrl: string): Walle
 
 export type DemoSeed = { collection: Address; editions: { id: bigint; name: string; price: bigint; maxSupply: bigint }[] };
 
+type Wallet = WalletClient<Transport, Chain, Account>;
+export type DemoWallets = { partner: Wallet; alice: Wallet; bob: Wallet };
+
+/** The demo wallets on a chain reached over HTTP (`npm run dev`). */
+export function demoWallets(chain: Chain, rpcUrl: string): DemoWallets {
+  return {
+    partner: walletFor(demoAccounts.partner, chain, rpcUrl),
+    alice: walletFor(demoAccounts.alice, chain, rpcUrl),
+    bob: walletFor(demoAccounts.bob, chain, rpcUrl),
+  };
+}
+
 /**
  * Seeds a demo partner collection with two editions and a few mints from demo wallets, waiting for each receipt.
  */
-export async function seedDemo(publicClient: PublicClient, chain: Chain, rpcUrl: string, factoryAddress: Address): Promise<DemoSeed> {
+export async function seedDemo(publicClient: PublicClient, wallets: DemoWallets, factoryAddress: Address): Promise<DemoSeed> {
   const factoryArtifact = await loadArtifact("EditionFactory");
   const collectionArtifact = await loadArtifact("Collection");
-  const partner = walletFor(demoAccounts.partner, chain, rpcUrl);
+  const partner = wallets.partner;
   const wait = async (hash: `0x${string}`) => {
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`Seed transaction ${hash} reverted`);
@@ -60,13 +72,13 @@ export async function seedDemo(publicClient: PublicClient, chain: Chain, rpcUrl:
   const asPartner = getContract({ address: collectionAddress, abi: collectionArtifact.abi, client: { public: publicClient, wallet: partner } });
   for (const e of editions) await wait(await asPartner.write.createEdition([e.maxSupply, e.price]));
 
-  const mints: [Account, bigint, bigint][] = [
-    [demoAccounts.alice, 1n, 1n],
-    [demoAccounts.alice, 2n, 3n],
-    [demoAccounts.bob, 1n, 2n],
+  const mints: [Wallet, bigint, bigint][] = [
+    [wallets.alice, 1n, 1n],
+    [wallets.alice, 2n, 3n],
+    [wallets.bob, 1n, 2n],
   ];
-  for (const [account, id, quantity] of mints) {
-    const wallet = walletFor(account, chain, rpcUrl);
+  for (const [wallet, id, quantity] of mints) {
+    const account = wallet.account;
     const price = editions.find((e) => e.id === id)!.price;
     const asCollector = getContract({ address: collectionAddress, abi: collectionArtifact.abi, client: { public: publicClient, wallet } });
     await wait(await asCollector.write.mint([account.address, id, quantity], { value: price * quantity }));
