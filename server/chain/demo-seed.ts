@@ -78,10 +78,24 @@ export async function seedDemo(publicClient: PublicClient, wallets: DemoWallets,
     [wallets.bob, 1n, 2n],
   ];
   for (const [wallet, id, quantity] of mints) {
-    const account = wallet.account;
-    const price = editions.find((e) => e.id === id)!.price;
-    const asCollector = getContract({ address: collectionAddress, abi: collectionArtifact.abi, client: { public: publicClient, wallet } });
-    await wait(await asCollector.write.mint([account.address, id, quantity], { value: price * quantity }));
+    await mintEdition(publicClient, wallet, collectionAddress, id, quantity, editions.find((e) => e.id === id)!.price);
   }
   return { collection: collectionAddress, editions };
+}
+
+/** Mints `quantity` of edition `id` to the wallet's own account, paying the exact price; waits for the receipt. */
+export async function mintEdition(
+  publicClient: PublicClient,
+  wallet: Wallet,
+  collection: Address,
+  id: bigint,
+  quantity: bigint,
+  unitPrice: bigint,
+) {
+  const collectionArtifact = await loadArtifact("Collection");
+  const asCollector = getContract({ address: collection, abi: collectionArtifact.abi, client: { public: publicClient, wallet } });
+  const hash = await asCollector.write.mint([wallet.account.address, id, quantity], { value: unitPrice * quantity });
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`Mint transaction ${hash} reverted`);
+  return receipt;
 }

@@ -1,0 +1,111 @@
+import { expect } from "chai";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { createPublicClient, defineChain, getAddress, http } from "viem";
+import { demoAccounts, mintEdition, walletFor } from "../../server/chain/demo-seed.ts";
+import { findFreePort } from "../../server/lib/ports.ts";
+import { createTestDatabase, type TestDatabase } from "../../server/testing/database.ts";
+
+/**
+ * End to end: `npm run dev`'s script as a child process (local chain, deploy, seed, indexer, API), a new on-chain
+ * mint, the new balance seen through the API, then SIGTERM and no process left behind.
+ */
+describe("npm run dev, end to end", () => {
+  let dev: ChildProcess;
+  let output = "";
+  let dataDir: string;
+  let db: TestDatabase;
+  let apiPort: number;
+  let chainPort: number;
+
+  const portAnswers = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+  const isAlive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), "perkmint-e2e-"));
+    db = await createTestDatabase({ migrate: false });
+    apiPort = await findFreePort();
+    chainPort = await findFreePort();
+    dev = spawn(process.execPath, ["--import", "tsx", "scripts/dev.ts"], {
+      env: {
+        ...process.env,
+        PORT: String(apiPort),
+        CHAIN_PORT: String(chainPort),
+        DATABASE_URL: db.url,
+        PERKMINT_DATA_DIR: dataDir,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    dev.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+    dev.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (output.includes("Perkmint is running")) (clearInterval(timer), resolve());
+        else if (dev.exitCode !== null) (clearInterval(timer), reject(new Error(`npm run dev exited early:\n${output}`)));
+      }, 50);
+    });
+  });
+
+  after(async () => {
+    if (dev && dev.exitCode === null) dev.kill("SIGKILL");
+    await db?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("prints the URLs and demo wallets, and is healthy with the demo data indexed", async () => {
+    expect(output).to.include(`http://127.0.0.1:${apiPort}`);
+    expect(output).to.include(`http://127.0.0.1:${chainPort}`);
+    expect(output).to.include(demoAccounts.alice.address);
+    const health = await (await fetch(`http://127.0.0.1:${apiPort}/health`)).json();
+    expect(health).to.include({ ok: true, chainId: 31337, lagBlocks: "0" });
+    const holdings = await (await fetch(`http://127.0.0.1:${apiPort}/v1/wallets/${demoAccounts.alice.address}/holdings`)).json();
+    expect(holdings.items.map((i: { tokenId: string; amount: string }) => [i.tokenId, i.amount])).to.deep.equal([
+      ["1", "1"],
+      ["2", "3"],
+    ]);
+  });
+
+  it("sees a new on-chain mint through GET /v1/wallets/:address/holdings", async () => {
+    const rpcUrl = `http://127.0.0.1:${chainPort}`;
+    const chain = defineChain({ id: 31337, name: "Hardhat", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
+    const publicClient = createPublicClient({ chain, transport: http(rpcUrl) });
+    const collections = await (await fetch(`http://127.0.0.1:${apiPort}/v1/collections`)).json();
+    const collection = collections.items[0].address as `0x${string}`;
+    const receipt = await mintEdition(publicClient, walletFor(demoAccounts.carol, chain, rpcUrl), collection, 2n, 4n, 2_000_000_000_000_000n);
+
+    const url = `http://127.0.0.1:${apiPort}/v1/wallets/${demoAccounts.carol.address}/holdings`;
+    let body: { asOfBlock: string; items: unknown[] } = { asOfBlock: "0", items: [] };
+    for (let i = 0; i < 400 && BigInt(body.asOfBlock ?? 0) < receipt.blockNumber; i++) {
+      body = await (await fetch(url)).json();
+      if (BigInt(body.asOfBlock ?? 0) < receipt.blockNumber) await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(body.items).to.deep.equal([{ collection: getAddress(collection), tokenId: "2", amount: "4" }]);
+  });
+
+  it("stops the chain, the API and the indexer on SIGTERM, leaving no process behind", async () => {
+    const tracked = JSON.parse(await readFile(path.join(dataDir, "dev", "processes.json"), "utf8")) as { pid: number }[];
+    expect(tracked.length).to.be.greaterThan(0);
+    const exited = new Promise<number | null>((resolve) => dev.once("exit", (code) => resolve(code)));
+    dev.kill("SIGTERM");
+    expect(await exited).to.equal(0);
+    expect(await portAnswers(apiPort)).to.equal(false);
+    expect(await portAnswers(chainPort)).to.equal(false);
+    for (const { pid } of tracked) expect(isAlive(pid), `pid ${pid}`).to.equal(false);
+  });
+});
