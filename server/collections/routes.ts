@@ -2,11 +2,40 @@ import { Router } from "express";
 import { getAddress } from "viem";
 import { z } from "zod";
 import type { PrismaClient } from "../database/client.ts";
+import { problemResponses, type OpenAPIRegistry } from "../http/openapi.ts";
 import { decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
 import { parseInput } from "../http/problem.ts";
 import { listCollections } from "../indexer/reads.ts";
 
 const cursorSchema = z.tuple([z.string().regex(/^[0-9]+$/), z.string().regex(/^0x[0-9a-f]{40}$/)]);
+
+export const collectionSchema = z
+  .object({
+    chainId: z.number().int(),
+    address: z.string().describe("EIP-55 checksummed"),
+    owner: z.string().describe("the partner who owns the collection"),
+    contractUri: z.string(),
+    createdBlock: z.string().describe("decimal block number"),
+    createdTx: z.string(),
+  })
+  .openapi("Collection");
+
+export function describeCollectionsRoutes(registry: OpenAPIRegistry) {
+  registry.registerPath({
+    method: "get",
+    path: "/v1/collections",
+    summary: "Collections discovered by the indexer, ordered by creation block, then address",
+    "x-required-role": "public",
+    request: { query: pageQuerySchema },
+    responses: {
+      200: {
+        description: "A page of collections",
+        content: { "application/json": { schema: z.object({ items: z.array(collectionSchema), nextCursor: z.string().nullable() }) } },
+      },
+      ...problemResponses(400),
+    },
+  });
+}
 
 /** GET /v1/collections: collections discovered by the indexer, oldest first (by creation block, then address). */
 export function collectionsRouter(deps: { prisma: PrismaClient; chainId: number }) {

@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import express from "express";
 import type { Logger } from "pino";
 import type { PublicClient } from "viem";
-import { collectionsRouter } from "../collections/routes.ts";
+import { collectionsRouter, describeCollectionsRoutes } from "../collections/routes.ts";
 import type { PrismaClient } from "../database/client.ts";
-import { walletsRouter } from "../wallets/routes.ts";
-import { healthRouter } from "./health.ts";
+import { describeWalletsRoutes, walletsRouter } from "../wallets/routes.ts";
+import { describeHealthRoutes, healthRouter } from "./health.ts";
+import { buildOpenApiDocument, OpenAPIRegistry } from "./openapi.ts";
 import { errorHandler, notFoundHandler } from "./problem.ts";
 
 export type AppDeps = {
@@ -38,6 +39,13 @@ export function createApp(deps: AppDeps) {
     next();
   });
   app.use(express.json({ limit: "100kb" }));
+
+  const registry = new OpenAPIRegistry();
+  for (const describe of [describeHealthRoutes, describeCollectionsRoutes, describeWalletsRoutes]) describe(registry);
+  const openapi = buildOpenApiDocument(registry);
+  app.get("/openapi.json", (_req, res) => {
+    res.json(openapi);
+  });
   app.use(healthRouter(deps));
   app.use(collectionsRouter(deps));
   app.use(walletsRouter(deps));

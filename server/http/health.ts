@@ -1,10 +1,32 @@
 import { Router } from "express";
 import type { PublicClient } from "viem";
+import { z } from "zod";
+import type { OpenAPIRegistry } from "./openapi.ts";
 import type { PrismaClient } from "../database/client.ts";
 import { getIndexedBlock } from "../indexer/reads.ts";
 
 /** The indexer may trail the head by this many blocks and still count as healthy. */
 const MAX_HEALTHY_LAG = 10n;
+
+export function describeHealthRoutes(registry: OpenAPIRegistry) {
+  const health = z.object({
+    ok: z.boolean(),
+    chainId: z.number().int(),
+    indexedBlock: z.string().nullable(),
+    headBlock: z.string().nullable(),
+    lagBlocks: z.string().nullable(),
+  });
+  registry.registerPath({
+    method: "get",
+    path: "/health",
+    summary: "Liveness of the database, the chain and the indexer",
+    "x-required-role": "public",
+    responses: {
+      200: { description: "Healthy", content: { "application/json": { schema: health } } },
+      503: { description: "Unhealthy (same body)", content: { "application/json": { schema: health } } },
+    },
+  });
+}
 
 /**
  * GET /health: `{ ok, chainId, indexedBlock, headBlock, lagBlocks }`; 200 when the database and the chain answer

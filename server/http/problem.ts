@@ -70,7 +70,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
 }
 
 export const notFoundHandler: RequestHandler = (req) => {
-  throw new HttpProblem(404, "Not found", `No route for ${req.method} ${req.path}. Routes are listed in the README.`);
+  throw new HttpProblem(404, "Not found", `No route for ${req.method} ${req.path}. The routes are described at /openapi.json.`);
 };
 
 /** Answers every error as problem+json. A 5xx is a bug: it is logged with its stack and the client gets no internals. */

@@ -2,12 +2,47 @@ import { Router } from "express";
 import { getAddress } from "viem";
 import { z } from "zod";
 import type { PrismaClient } from "../database/client.ts";
+import { problemResponses, type OpenAPIRegistry } from "../http/openapi.ts";
 import { decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
 import { parseInput } from "../http/problem.ts";
 import { addressSchema } from "../http/schemas.ts";
 import { getHoldings } from "../indexer/reads.ts";
 
 const cursorSchema = z.tuple([z.string().regex(/^0x[0-9a-f]{40}$/), z.string().regex(/^[0-9]+$/)]);
+
+export const holdingSchema = z
+  .object({
+    collection: z.string().describe("EIP-55 checksummed collection address"),
+    tokenId: z.string().describe("edition token id, decimal"),
+    amount: z.string().describe("balance, decimal"),
+  })
+  .openapi("Holding");
+
+export function describeWalletsRoutes(registry: OpenAPIRegistry) {
+  registry.registerPath({
+    method: "get",
+    path: "/v1/wallets/{address}/holdings",
+    summary: "A wallet's non-zero ERC-1155 balances across Perkmint collections, ordered by (collection, tokenId)",
+    "x-required-role": "public",
+    request: { params: z.object({ address: z.string().describe("any case; mixed case must be a valid EIP-55 checksum") }), query: pageQuerySchema },
+    responses: {
+      200: {
+        description: "A page of holdings as of the indexed block `asOfBlock`",
+        content: {
+          "application/json": {
+            schema: z.object({
+              address: z.string(),
+              asOfBlock: z.string().nullable(),
+              items: z.array(holdingSchema),
+              nextCursor: z.string().nullable(),
+            }),
+          },
+        },
+      },
+      ...problemResponses(400),
+    },
+  });
+}
 
 /**
  * GET /v1/wallets/:address/holdings: the wallet's non-zero ERC-1155 balances across Perkmint collections,

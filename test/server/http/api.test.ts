@@ -130,6 +130,19 @@ describe("HTTP API", () => {
     ]);
   });
 
+  it("GET /openapi.json describes every route, its role and its problem answers", async () => {
+    const { status, body } = await get("/openapi.json");
+    expect(status).to.equal(200);
+    expect(body.openapi).to.equal("3.1.0");
+    expect(Object.keys(body.paths)).to.include.members(["/health", "/v1/collections", "/v1/wallets/{address}/holdings"]);
+    for (const [path, operations] of Object.entries<Record<string, Record<string, unknown>>>(body.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        expect(operation["x-required-role"], `${method} ${path}`).to.be.a("string");
+      }
+    }
+    expect(body.paths["/v1/collections"].get.responses["400"].content).to.have.property("application/problem+json");
+  });
+
   describe("bad input gets a 4xx problem+json naming the field", () => {
     const cases: [string, number, string | undefined][] = [
       ["/v1/wallets/0xabc/holdings", 400, "path.address"],
