@@ -20,11 +20,7 @@ async function main() {
   }
   const server = await startEmbeddedPostgres({ dataDir: path.join(env.PERKMINT_DATA_DIR, "postgres") });
   try {
-    const pg = await import("pg");
-    const c = new pg.default.Client({ connectionString: server.adminUrl });
-    await c.connect();
-    if ((await c.query("SELECT 1 FROM pg_database WHERE datname = 'perkmint'")).rowCount === 0) await c.query("CREATE DATABASE perkmint");
-    await c.end();
+    await server.ensureDatabase("perkmint");
     const applied = await migrateDatabase(server.urlFor("perkmint"));
     console.log(
       (applied.length ? `Applied ${applied.join(", ")}` : "Database is up to date.") +

@@ -85,7 +85,7 @@ async function main() {
   });
 
   // The database (embedded unless DATABASE_URL): started here so its pid is recorded before anything can fail.
-  const database = await resolveDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir } as never, logger);
+  const database = await resolveDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir }, logger);
   if (database.embedded) {
     cleanups.push(() => database.embedded!.stop());
     if (database.embedded.pid) tracked.push({ pid: database.embedded.pid, match: path.join(dataDir, "postgres") });

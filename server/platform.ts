@@ -25,18 +25,16 @@ export type RunningPlatform = {
 /**
  * Resolves the database for `config`: the configured DATABASE_URL, or an embedded PostgreSQL under the data folder.
  */
-export async function resolveDatabase(config: Config, logger: Logger): Promise<{ url: string; embedded?: EmbeddedDatabaseServer }> {
+export async function resolveDatabase(
+  config: Pick<Config, "databaseUrl" | "dataDir">,
+  logger: Logger,
+): Promise<{ url: string; embedded?: EmbeddedDatabaseServer }> {
   if (config.databaseUrl) return { url: config.databaseUrl };
   const embedded = await startEmbeddedPostgres({
     dataDir: path.join(config.dataDir, "postgres"),
     log: (line) => logger.debug({ component: "postgres" }, line),
   });
-  const admin = await import("pg");
-  const client = new admin.default.Client({ connectionString: embedded.adminUrl });
-  await client.connect();
-  const exists = await client.query("SELECT 1 FROM pg_database WHERE datname = 'perkmint'");
-  if (exists.rowCount === 0) await client.query("CREATE DATABASE perkmint");
-  await client.end();
+  await embedded.ensureDatabase("perkmint");
   logger.info({ port: embedded.port }, "embedded PostgreSQL started");
   return { url: embedded.urlFor("perkmint"), embedded };
 }

