@@ -38,6 +38,21 @@ const envSchema = z.object({
   FINALITY_DEPTH: z.coerce.number().int().min(1).max(10_000).default(64),
   POLL_INTERVAL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   MAX_BLOCK_RANGE: z.coerce.number().int().min(1).max(100_000).default(2000),
+  /** More JSON-RPC HTTP URLs for the indexer, comma-separated: tried in turn when the current one fails. */
+  RPC_FALLBACK_URLS: z.string().optional(),
+  /** WebSocket URL whose `newHeads` wakes the indexer at once (default: RPC_URL when it is ws:// or wss://). */
+  RPC_WS_URL: url(["ws:", "wss:"]).optional(),
+  RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /** Block ranges the indexer fetches ahead in parallel during backfill. */
+  INDEXER_FETCH_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
+  /** Logs per eth_getLogs call the adaptive ranges aim for. */
+  INDEXER_TARGET_LOGS: z.coerce.number().int().min(10).max(100_000).default(5000),
+  /** Contracts indexed besides the factory's collections, comma-separated (e.g. a benchmark token). */
+  INDEXER_EXTRA_CONTRACTS: z.string().optional(),
+  /** /health turns unhealthy when the indexer has not moved for this long while the head has. */
+  INDEXER_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
+  /** `npm run indexer` serves /health and /metrics on this port when set. */
+  INDEXER_METRICS_PORT: port.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   PERKMINT_DATA_DIR: z.string().min(1).default(".perkmint"),
 });
@@ -54,6 +69,15 @@ export type Config = {
   finalityDepth: number;
   pollIntervalMs: number;
   maxBlockRange: number;
+  /** HTTP JSON-RPC URLs for the indexer: RPC_URL (as http when it is ws) then RPC_FALLBACK_URLS. */
+  rpcUrls: string[];
+  wsUrl: string | undefined;
+  rpcTimeoutMs: number;
+  fetchConcurrency: number;
+  targetLogsPerRange: number;
+  extraContracts: `0x${string}`[];
+  stallSeconds: number;
+  indexerMetricsPort: number | undefined;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
   dataDir: string;
 };
@@ -88,6 +112,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const factory = e.FACTORY_ADDRESS ?? deployment?.factory;
   if (!factory) throw new ConfigError(["FACTORY_ADDRESS: required unless DEPLOYMENTS_FILE names a deployment"]);
+  const list = (v: string | undefined) => (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  const problems: string[] = [];
+  const fallbacks = list(e.RPC_FALLBACK_URLS);
+  for (const u of fallbacks) if (!/^https?:\/\//.test(u)) problems.push(`RPC_FALLBACK_URLS: ${u} must use http: or https:`);
+  const extraContracts = list(e.INDEXER_EXTRA_CONTRACTS).map((a) => {
+    if (!isAddress(a, { strict: false })) problems.push(`INDEXER_EXTRA_CONTRACTS: ${a} is not an address`);
+    return a as `0x${string}`;
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  // The indexer speaks JSON-RPC over HTTP; a ws:// RPC_URL is assumed to serve HTTP on the same host and port.
+  const rpcUrls = [e.RPC_URL.replace(/^ws(s?):/, "http$1:"), ...fallbacks];
   return {
     host: e.HOST,
     port: e.PORT,
@@ -100,6 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     finalityDepth: e.FINALITY_DEPTH,
     pollIntervalMs: e.POLL_INTERVAL_MS,
     maxBlockRange: e.MAX_BLOCK_RANGE,
+    rpcUrls,
+    wsUrl: e.RPC_WS_URL ?? (/^wss?:/.test(e.RPC_URL) ? e.RPC_URL : undefined),
+    rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+    fetchConcurrency: e.INDEXER_FETCH_CONCURRENCY,
+    targetLogsPerRange: e.INDEXER_TARGET_LOGS,
+    extraContracts,
+    stallSeconds: e.INDEXER_STALL_SECONDS,
+    indexerMetricsPort: e.INDEXER_METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     dataDir: e.PERKMINT_DATA_DIR,
   };

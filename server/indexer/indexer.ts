@@ -1,45 +1,96 @@
 import type { Logger } from "pino";
 import type pg from "pg";
-import { getAbiItem, parseAbi, type AbiEvent, type Address, type PublicClient } from "viem";
-import { loadArtifact } from "../chain/artifacts.ts";
+import type { Address, PublicClient } from "viem";
+import type { Config } from "../config.ts";
+import { loadEventCatalogue, type ChainEvent, type EventCatalogue, type RawLog } from "./events.ts";
+import { WriterLock } from "./lock.ts";
+import { indexerMetrics } from "./metrics.ts";
+import { ProgressBar } from "./progress.ts";
+import { isRangeTooLarge, RpcClient, type RpcRequest } from "./rpc.ts";
 import {
   applyBatch,
   CheckpointMovedError,
+  IndexInvariantError,
   pruneBlocks,
   readCheckpoint,
   readRecentBlocks,
   rollbackTo,
   type BlockHeader,
   type Checkpoint,
-  type CollectionRow,
-  type TransferRow,
 } from "./store.ts";
-
-export const erc1155TransferEvents = parseAbi([
-  "event TransferSingle(address indexed operator, address indexed from, address indexed to, uint256 id, uint256 value)",
-  "event TransferBatch(address indexed operator, address indexed from, address indexed to, uint256[] ids, uint256[] values)",
-]);
 
 export type IndexerOptions = {
   db: pg.Pool;
-  client: PublicClient;
+  /** JSON-RPC HTTP URLs, tried in order with fallback. */
+  rpcUrls?: string[];
+  /** Only for callers that have no URL list: the URL of this viem client's HTTP transport is used. */
+  client?: PublicClient;
+  /** Optional WebSocket URL: `newHeads` wakes the live loop at once (polling continues as a safety net). */
+  wsUrl?: string;
   chainId: number;
   factory: Address;
+  /** Contracts indexed from the start block besides the factory's collections (e.g. benchmark tokens). */
+  extraContracts?: Address[];
   startBlock: bigint;
   confirmations: number;
   finalityDepth: number;
   pollIntervalMs: number;
   maxBlockRange: number;
+  /** Aim for about this many logs per eth_getLogs call (ranges adapt to the density of events). */
+  targetLogsPerRange?: number;
+  /** Block ranges fetched ahead, in parallel, while earlier ones are written. */
+  fetchConcurrency?: number;
+  rpcTimeoutMs?: number;
+  /** Hold the chain's writer lock while running (default true); off only in tests that drive step() directly. */
+  writerLock?: boolean;
+  /** Draw a progress bar on stderr during backfill when it is a terminal. */
+  progress?: boolean;
   logger: Logger;
 };
 
+/** The indexer's options from the validated configuration. */
+export function indexerOptionsFromConfig(
+  config: Config,
+  deps: { db: pg.Pool; chainId: number; logger: Logger; progress?: boolean },
+): IndexerOptions {
+  return {
+    db: deps.db,
+    chainId: deps.chainId,
+    logger: deps.logger,
+    progress: deps.progress,
+    rpcUrls: config.rpcUrls,
+    wsUrl: config.wsUrl,
+    rpcTimeoutMs: config.rpcTimeoutMs,
+    factory: config.factory,
+    extraContracts: config.extraContracts,
+    startBlock: config.startBlock,
+    confirmations: config.confirmations,
+    finalityDepth: config.finalityDepth,
+    pollIntervalMs: config.pollIntervalMs,
+    maxBlockRange: config.maxBlockRange,
+    targetLogsPerRange: config.targetLogsPerRange,
+    fetchConcurrency: config.fetchConcurrency,
+  };
+}
+
+/** A reorg deeper than the finality depth: an operator must decide. */
 export class DeepReorgError extends Error {
-  constructor(chainId: number, depth: number) {
+  constructor(chainId: number, depth: number, oldestChecked: bigint | null) {
     super(
-      `Chain ${chainId} reorganised deeper than the finality depth (${depth} blocks): no stored block matches the ` +
-        `canonical chain. The indexer stopped instead of guessing. Rewind it below the fork and restart.`,
+      `Chain ${chainId} reorganised deeper than the finality depth (${depth} blocks): none of the stored block ` +
+        `hashes${oldestChecked !== null ? ` (down to block ${oldestChecked})` : ""} matches the canonical chain. The indexer stopped ` +
+        `instead of guessing. Rewind it below the fork with \`npm run indexer:rebuild -- --rewind <block>\` ` +
+        `(or \`--reset\` to re-index from the start block), then restart it.`,
     );
     this.name = "DeepReorgError";
+  }
+}
+
+/** The node answered with data from two branches (a reorg during the fetch); the range is fetched again. */
+class InconsistentRangeError extends Error {
+  constructor(reason: string) {
+    super(`Inconsistent answers for a block range (${reason}); fetching it again`);
+    this.name = "InconsistentRangeError";
   }
 }
 
@@ -47,50 +98,206 @@ export type IndexerStatus = {
   indexedBlock: bigint | null;
   headBlock: bigint | null;
   lastProgressAt: number;
+  isWriter: boolean;
+  reorgs: number;
 };
+
+type Fetched = {
+  from: bigint;
+  to: bigint;
+  /** Headers by number: always `from` and `to`, every unfinalized block, and every block with events. */
+  headers: Map<bigint, BlockHeader>;
+  logs: RawLog[];
+  /** The collection addresses the log query asked for (null: no address filter). */
+  addresses: Set<string> | null;
+};
+
+type RpcBlock = { number: string; hash: string; parentHash: string; timestamp: string } | null;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => (clearTimeout(timer), resolve()), { once: true });
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
   });
 
+const hex = (n: bigint) => `0x${n.toString(16)}`;
+
+function toHeader(block: RpcBlock, number: bigint): BlockHeader {
+  if (!block || typeof block.hash !== "string" || typeof block.parentHash !== "string") {
+    throw new InconsistentRangeError(`block ${number} not found`);
+  }
+  const header = { number: BigInt(block.number), hash: block.hash, parentHash: block.parentHash, timestamp: BigInt(block.timestamp) };
+  if (header.number !== number) throw new InconsistentRangeError(`asked for block ${number}, got ${header.number}`);
+  return header;
+}
+
+/** Beyond this many collections, logs are fetched by event topic only and filtered here (providers cap address lists). */
+const MAX_ADDRESS_FILTER = 1000;
+
 /**
- * Mirrors ERC-1155 ownership of every collection the factory creates into PostgreSQL.
- * Each step fetches one block range, and writes its events, balances and checkpoint in one transaction.
+ * Mirrors every event of the factory and the collections it creates into PostgreSQL, reorg-safe and crash-safe.
+ *
+ * One loop serves backfill and live sync: block ranges are planned from the checkpoint to the head (minus
+ * confirmations), fetched ahead in parallel with adaptive sizes, and applied strictly in order; each range is one
+ * transaction with its checkpoint. Every range is linked to the checkpoint by parent hash; a mismatch walks the
+ * stored headers back to the common ancestor, rolls back, and continues on the canonical branch.
  */
 export class Indexer {
-  readonly status: IndexerStatus = { indexedBlock: null, headBlock: null, lastProgressAt: Date.now() };
-  private collections = new Set<string>();
+  readonly status: IndexerStatus = { indexedBlock: null, headBlock: null, lastProgressAt: Date.now(), isWriter: false, reorgs: 0 };
+  readonly rpc: RpcClient;
+  private catalogue: EventCatalogue | undefined;
+  private collections = new Map<string, bigint>();
   private collectionsLoaded = false;
+  private readonly extra: Set<string>;
   private range: number;
-  private collectionCreated: AbiEvent | undefined;
+  private lastHeadHash: string | undefined;
+  private prunedBelow = 0n;
+  private wake: (() => void) | undefined;
+  private ws: WebSocket | undefined;
+  private readonly progress: ProgressBar | undefined;
+  private readonly labels: { chain_id: string };
 
   constructor(private readonly o: IndexerOptions) {
-    this.range = o.maxBlockRange;
+    this.range = Math.min(o.maxBlockRange, 100);
+    this.extra = new Set((o.extraContracts ?? []).map((a) => a.toLowerCase()));
+    this.labels = { chain_id: String(o.chainId) };
+    const transportUrl = (o.client?.transport as { url?: string } | undefined)?.url;
+    const urls = o.rpcUrls ?? (transportUrl ? [transportUrl] : []);
+    if (urls.length === 0) throw new Error("Indexer needs rpcUrls (or a viem client with an HTTP transport).");
+    this.rpc = new RpcClient({
+      urls,
+      timeoutMs: o.rpcTimeoutMs ?? 10_000,
+      logger: o.logger,
+      onFault: (kind) => indexerMetrics.rpcFaults.inc({ kind }),
+      onRequest: (method, seconds) => indexerMetrics.rpcSeconds.observe({ method: method.replace(/\(.*$/, "") }, seconds),
+    });
+    this.progress = o.progress ? new ProgressBar() : undefined;
   }
 
-  private async header(number: bigint): Promise<BlockHeader> {
-    const block = await this.o.client.getBlock({ blockNumber: number });
-    return { number, hash: block.hash, parentHash: block.parentHash, timestamp: block.timestamp };
+  private get targetLogs() {
+    return this.o.targetLogsPerRange ?? 5000;
   }
 
-  private async collectionCreatedEvent(): Promise<AbiEvent> {
-    if (!this.collectionCreated) {
-      const factory = await loadArtifact("EditionFactory");
-      this.collectionCreated = getAbiItem({ abi: factory.abi, name: "CollectionCreated" }) as AbiEvent;
-    }
-    return this.collectionCreated;
-  }
-
-  private async loadCollections() {
+  private async loadState() {
+    this.catalogue ??= await loadEventCatalogue();
     if (this.collectionsLoaded) return;
-    const { rows } = await this.o.db.query<{ address: string }>("SELECT address FROM collection WHERE chain_id = $1", [
-      this.o.chainId,
-    ]);
-    this.collections = new Set(rows.map((r) => r.address));
+    const { rows } = await this.o.db.query<{ address: string; created_block: string }>(
+      "SELECT address, created_block FROM collection WHERE chain_id = $1",
+      [this.o.chainId],
+    );
+    this.collections = new Map(rows.map((r) => [r.address, BigInt(r.created_block)]));
     this.collectionsLoaded = true;
+  }
+
+  private async headers(numbers: bigint[]): Promise<BlockHeader[]> {
+    const blocks = await this.rpc.batch<RpcBlock[]>(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })));
+    return blocks.map((b, i) => toHeader(b, numbers[i]!));
+  }
+
+  private async latest(): Promise<{ number: bigint; hash: string }> {
+    const block = await this.rpc.request<RpcBlock>("eth_getBlockByNumber", ["latest", false]);
+    if (!block) throw new InconsistentRangeError("no latest block");
+    return { number: BigInt(block.number), hash: block.hash };
+  }
+
+  private logFilter(from: bigint, to: bigint, addresses: string[] | null) {
+    const filter: Record<string, unknown> = { fromBlock: hex(from), toBlock: hex(to), topics: [this.catalogue!.topics] };
+    if (addresses) filter.address = addresses;
+    return filter;
+  }
+
+  /**
+   * Fetches one range: its logs and the headers needed to link and date it, in one JSON-RPC batch (plus one more
+   * for the headers of blocks with events when the node's logs carry no block time).
+   */
+  private async fetchRange(from: bigint, to: bigint, head: bigint): Promise<Fetched> {
+    const known = [this.o.factory.toLowerCase(), ...this.extra, ...this.collections.keys()];
+    const addresses = known.length > MAX_ADDRESS_FILTER ? null : new Set(known);
+    const unfinalizedFrom = head - BigInt(this.o.finalityDepth);
+    const wanted = new Set<bigint>([from, to]);
+    for (let n = from > unfinalizedFrom ? from : unfinalizedFrom; n <= to; n++) wanted.add(n);
+    const numbers = [...wanted].sort((a, b) => (a < b ? -1 : 1));
+    const requests: RpcRequest[] = [
+      { method: "eth_getLogs", params: [this.logFilter(from, to, addresses ? [...addresses] : null)] },
+      ...numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })),
+    ];
+    const [logs, ...blocks] = await this.rpc.batch<[RawLog[], ...RpcBlock[]]>(requests);
+    if (!Array.isArray(logs)) throw new InconsistentRangeError("eth_getLogs answered no array");
+    const headers = new Map<bigint, BlockHeader>();
+    blocks.forEach((b, i) => headers.set(numbers[i]!, toHeader(b as RpcBlock, numbers[i]!)));
+    const missing = [...new Set(logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)))].filter((n) => !headers.has(n));
+    if (missing.length > 0) for (const h of await this.headers(missing)) headers.set(h.number, h);
+    return { from, to, headers, logs, addresses };
+  }
+
+  /** Checks that the fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
+  private verifyRange(f: Fetched) {
+    let previous: BlockHeader | undefined;
+    for (const n of [...f.headers.keys()].sort((a, b) => (a < b ? -1 : 1))) {
+      const h = f.headers.get(n)!;
+      if (previous && previous.number + 1n === n && h.parentHash !== previous.hash) {
+        throw new InconsistentRangeError(`block ${n} does not extend block ${previous.number}`);
+      }
+      previous = h;
+    }
+    for (const log of f.logs) {
+      if (log.removed) throw new InconsistentRangeError("a log was removed");
+      const n = BigInt(log.blockNumber);
+      if (n < f.from || n > f.to) throw new InconsistentRangeError(`log of block ${n} outside ${f.from}..${f.to}`);
+      const h = f.headers.get(n);
+      if (h && h.hash !== log.blockHash) throw new InconsistentRangeError(`log of block ${n} from another branch`);
+    }
+  }
+
+  /** Decodes the range's logs in chain order, keeping the factory's and the known collections' events only. */
+  private decode(f: Fetched): ChainEvent[] {
+    const factory = this.o.factory.toLowerCase();
+    const logs = [...f.logs].sort((a, b) => {
+      const d = BigInt(a.blockNumber) - BigInt(b.blockNumber);
+      return d !== 0n ? (d < 0n ? -1 : 1) : Number(a.logIndex) - Number(b.logIndex);
+    });
+    const events: ChainEvent[] = [];
+    const seen = new Set<string>();
+    const created = new Set<string>();
+    for (const log of logs) {
+      const key = `${log.transactionHash}:${log.logIndex}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const address = log.address.toLowerCase();
+      const fromFactory = address === factory;
+      if (!fromFactory && !this.extra.has(address) && !this.collections.has(address) && !created.has(address)) continue;
+      const event = this.catalogue!.decode(log, fromFactory);
+      if (!event) continue;
+      if (event.blockTime === undefined) event.blockTime = f.headers.get(event.blockNumber)!.timestamp;
+      if (event.name === "CollectionCreated") created.add(String(event.args.collection));
+      events.push(event);
+    }
+    return events;
+  }
+
+  /**
+   * Collections the range's log query did not ask for, but that exist by now (created earlier in this range or in a
+   * range fetched in parallel): their logs in the range are fetched and merged before the range is applied.
+   */
+  private async completeRange(f: Fetched) {
+    if (!f.addresses) return;
+    const createdHere = f.logs
+      .filter((l) => l.address.toLowerCase() === this.o.factory.toLowerCase() && l.topics[0] === this.catalogue!.collectionCreated)
+      .map((l) => `0x${l.topics[1]!.slice(26)}`.toLowerCase());
+    const missing = [...new Set([...this.collections.keys(), ...createdHere])].filter((a) => !f.addresses!.has(a));
+    if (missing.length === 0) return;
+    const logs = await this.rpc.request<RawLog[]>("eth_getLogs", [this.logFilter(f.from, f.to, missing)]);
+    const missingHeaders = [...new Set(logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)))].filter((n) => !f.headers.has(n));
+    if (missingHeaders.length > 0) for (const h of await this.headers(missingHeaders)) f.headers.set(h.number, h);
+    f.logs = [...f.logs, ...logs];
+    for (const a of missing) f.addresses.add(a);
+    this.verifyRange(f);
   }
 
   /**
@@ -99,150 +306,225 @@ export class Indexer {
    */
   private async handleReorg(checkpoint: Checkpoint) {
     const stored = await readRecentBlocks(this.o.db, this.o.chainId, this.o.finalityDepth + 1);
-    for (const block of stored) {
-      const canonical = await this.header(block.number);
-      if (canonical.hash === block.hash) {
-        const { transfersRemoved } = await rollbackTo(this.o.db, this.o.chainId, block);
-        this.o.logger.warn(
-          { from: checkpoint.blockNumber.toString(), ancestor: block.number.toString(), transfersRemoved },
-          "reorg: rolled back to common ancestor",
-        );
-        this.collectionsLoaded = false;
-        return;
-      }
-    }
-    throw new DeepReorgError(this.o.chainId, this.o.finalityDepth);
+    const head = await this.latest();
+    const candidates = stored.filter((b) => b.number <= head.number);
+    const canonical = candidates.length > 0 ? await this.headers(candidates.map((b) => b.number)) : [];
+    const ancestor = candidates.find((b, i) => canonical[i]!.hash === b.hash);
+    if (!ancestor) throw new DeepReorgError(this.o.chainId, this.o.finalityDepth, stored.at(-1)?.number ?? null);
+    const { eventsRemoved } = await rollbackTo(this.o.db, this.o.chainId, ancestor);
+    const depth = Number(checkpoint.blockNumber - ancestor.number);
+    this.status.reorgs++;
+    indexerMetrics.reorgs.inc(this.labels);
+    indexerMetrics.reorgDepth.observe(this.labels, depth);
+    this.o.logger.warn(
+      { from: checkpoint.blockNumber.toString(), ancestor: ancestor.number.toString(), depth, eventsRemoved },
+      "reorg: rolled back to the common ancestor",
+    );
+    this.collectionsLoaded = false;
+    this.status.indexedBlock = ancestor.number;
+  }
+
+  /** Is the checkpoint's block still canonical? (Catches reorgs that shorten the chain or replace its tip.) */
+  private async checkpointIsCanonical(checkpoint: Checkpoint, head: bigint): Promise<boolean> {
+    if (checkpoint.blockNumber > head) return false;
+    const [h] = await this.headers([checkpoint.blockNumber]);
+    return h!.hash === checkpoint.blockHash;
   }
 
   /**
-   * Indexes the next block range, if any. Returns the range applied, or null when caught up.
+   * Brings the index up to the current head (minus confirmations). Returns the number of blocks applied; 0 when
+   * already caught up.
    */
-  async step(): Promise<{ from: bigint; to: bigint } | null> {
-    const { client, chainId } = this.o;
-    await this.loadCollections();
-    const head = await client.getBlockNumber({ cacheTime: 0 });
-    this.status.headBlock = head;
-    const target = head - BigInt(this.o.confirmations);
-    const checkpoint = await readCheckpoint(this.o.db, chainId);
-    if (checkpoint) {
-      this.status.indexedBlock = checkpoint.blockNumber;
-      const canonical = await this.header(checkpoint.blockNumber);
-      if (canonical.hash !== checkpoint.blockHash) {
+  async step(): Promise<number> {
+    await this.loadState();
+    const { chainId } = this.o;
+    const head = await this.latest();
+    this.status.headBlock = head.number;
+    indexerMetrics.headBlock.set(this.labels, Number(head.number));
+    const target = head.number - BigInt(this.o.confirmations);
+    let checkpoint = await readCheckpoint(this.o.db, chainId);
+    if (checkpoint) this.status.indexedBlock = checkpoint.blockNumber;
+    let next = checkpoint ? checkpoint.blockNumber + 1n : this.o.startBlock;
+    if (next > target) {
+      if (checkpoint && head.hash !== this.lastHeadHash && !(await this.checkpointIsCanonical(checkpoint, head.number))) {
         await this.handleReorg(checkpoint);
         return this.step();
       }
+      this.lastHeadHash = head.hash;
+      return 0;
     }
-    const from = checkpoint ? checkpoint.blockNumber + 1n : this.o.startBlock;
-    if (from > target) return null;
-    let to = from + BigInt(this.range) - 1n;
-    if (to > target) to = target;
+    this.lastHeadHash = head.hash;
 
-    const toHeader = await this.header(to);
-    let collections: CollectionRow[];
-    let transfers: TransferRow[];
-    try {
-      ({ collections, transfers } = await this.fetchRange(from, to));
-    } catch (error) {
-      if (this.range > 1) {
-        this.range = Math.max(1, Math.floor(this.range / 2));
-        this.o.logger.warn({ err: error, range: this.range }, "getLogs failed; shrinking the block range");
-        return { from, to: from - 1n };
+    const concurrency = Math.max(1, this.o.fetchConcurrency ?? 3);
+    const startedFrom = next;
+    const backfill = target - next > 10n;
+    const inflight: Promise<Fetched>[] = [];
+    let planned = next;
+    const plan = () => {
+      while (inflight.length < concurrency && planned <= target) {
+        const from = planned;
+        let to = from + BigInt(this.range) - 1n;
+        if (to > target) to = target;
+        planned = to + 1n;
+        const p = this.fetchRange(from, to, head.number);
+        p.catch(() => {}); // handled when awaited in order
+        inflight.push(p);
       }
-      throw error;
+    };
+    let applied = 0;
+    try {
+      plan();
+      while (inflight.length > 0) {
+        let fetched: Fetched;
+        try {
+          fetched = await inflight[0]!;
+        } catch (error) {
+          if (isRangeTooLarge(error) && this.range > 1) {
+            this.range = Math.max(1, Math.floor(this.range / 4));
+            this.o.logger.info({ range: this.range }, "node refused the log range; shrinking it");
+            return applied;
+          }
+          throw error;
+        }
+        inflight.shift();
+        this.verifyRange(fetched);
+        const first = fetched.headers.get(fetched.from)!;
+        if (checkpoint && first.parentHash !== checkpoint.blockHash) {
+          // The range does not extend what is indexed: either the indexed tip was reorganised away, or this range
+          // was fetched on a branch that has since been replaced. The stored headers tell which.
+          if (await this.checkpointIsCanonical(checkpoint, head.number)) throw new InconsistentRangeError("range fetched on a replaced branch");
+          await this.handleReorg(checkpoint);
+          return applied + (await this.step());
+        }
+        await this.completeRange(fetched);
+        const events = this.decode(fetched);
+        const lastHeader = fetched.headers.get(fetched.to)!;
+        const unfinalizedFrom = head.number - BigInt(this.o.finalityDepth);
+        const keep = [...fetched.headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === fetched.to);
+        const started = performance.now();
+        const result = await applyBatch(this.o.db, { chainId, previous: checkpoint, head: lastHeader, headers: keep, events });
+        indexerMetrics.batchSeconds.observe(this.labels, (performance.now() - started) / 1000);
+        indexerMetrics.batches.inc(this.labels);
+        indexerMetrics.events.inc(this.labels, result.eventsApplied);
+        for (const e of events) {
+          if (e.name === "CollectionCreated") this.collections.set(String(e.args.collection), e.blockNumber);
+        }
+        checkpoint = { blockNumber: lastHeader.number, blockHash: lastHeader.hash };
+        applied += Number(fetched.to - fetched.from + 1n);
+        this.status.indexedBlock = lastHeader.number;
+        this.status.lastProgressAt = Date.now();
+        indexerMetrics.indexedBlock.set(this.labels, Number(lastHeader.number));
+        indexerMetrics.lagBlocks.set(this.labels, Number(head.number - lastHeader.number));
+        this.adapt(fetched);
+        if (backfill) this.progress?.update({ from: startedFrom, done: fetched.to, target, events: events.length });
+        this.o.logger.debug(
+          { from: fetched.from.toString(), to: fetched.to.toString(), events: events.length, range: this.range },
+          "indexed range",
+        );
+        plan();
+      }
+      const finalBelow = target - BigInt(this.o.finalityDepth) - 1n;
+      if (finalBelow > this.prunedBelow + 100n) {
+        await pruneBlocks(this.o.db, chainId, finalBelow);
+        this.prunedBelow = finalBelow;
+      }
+      return applied;
+    } finally {
+      // Ranges still in flight belong to a plan that no longer holds (reorg, error): their answers are dropped.
+      inflight.length = 0;
     }
-    // A reorg between reading the header and the logs would mix branches: verify the head is unchanged.
-    const again = await this.header(to);
-    const mixed = transfers.some((t) => t.blockNumber === to && t.blockHash !== toHeader.hash);
-    if (again.hash !== toHeader.hash || mixed) return { from, to: from - 1n };
-
-    await applyBatch(this.o.db, {
-      chainId,
-      previous: checkpoint,
-      head: toHeader,
-      collections,
-      transfers,
-    });
-    for (const c of collections) this.collections.add(c.address);
-    if (this.range < this.o.maxBlockRange) this.range = Math.min(this.o.maxBlockRange, this.range * 2);
-    const keepFrom = to - BigInt(this.o.finalityDepth);
-    if (keepFrom > 0n && to % 100n === 0n) await pruneBlocks(this.o.db, chainId, keepFrom);
-    this.status.indexedBlock = to;
-    this.status.lastProgressAt = Date.now();
-    this.o.logger.debug({ from: from.toString(), to: to.toString(), transfers: transfers.length }, "indexed range");
-    return { from, to };
   }
 
-  private async fetchRange(from: bigint, to: bigint) {
-    const { client } = this.o;
-    const created = await client.getLogs({
-      address: this.o.factory,
-      event: await this.collectionCreatedEvent(),
-      fromBlock: from,
-      toBlock: to,
-      strict: true,
-    });
-    const collections: CollectionRow[] = created.map((log) => {
-      const args = log.args as { collection: Address; owner: Address; contractURI?: string };
-      return {
-        address: args.collection.toLowerCase(),
-        owner: args.owner.toLowerCase(),
-        contractUri: args.contractURI ?? "",
-        createdBlock: log.blockNumber!,
-        createdTx: log.transactionHash!,
+  /** Grows or shrinks the block range toward `targetLogs` logs per call. */
+  private adapt(f: Fetched) {
+    const blocks = Number(f.to - f.from + 1n);
+    if (blocks < this.range) return; // a short range at the head says nothing about density
+    const perBlock = f.logs.length / blocks;
+    const ideal = perBlock > 0 ? Math.floor(this.targetLogs / perBlock) : this.range * 2;
+    const next = Math.max(1, Math.min(this.o.maxBlockRange, ideal, this.range * 2));
+    this.range = next;
+  }
+
+  private listenForHeads(signal: AbortSignal) {
+    if (!this.o.wsUrl || this.ws) return;
+    const connect = () => {
+      if (signal.aborted) return;
+      const ws = new WebSocket(this.o.wsUrl!);
+      this.ws = ws;
+      ws.addEventListener("open", () => ws.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_subscribe", params: ["newHeads"] })));
+      ws.addEventListener("message", () => this.wake?.());
+      ws.addEventListener("close", () => {
+        this.ws = undefined;
+        if (!signal.aborted) setTimeout(connect, 1000).unref();
+      });
+      ws.addEventListener("error", () => ws.close());
+    };
+    connect();
+    signal.addEventListener("abort", () => this.ws?.close(), { once: true });
+  }
+
+  private waitForHead(signal: AbortSignal) {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.wake = undefined;
+        resolve();
       };
+      this.wake = done;
+      void sleep(this.o.pollIntervalMs, signal).then(done);
     });
-    // Collections created inside this range are included: their events can only follow their creation.
-    const addresses = [...this.collections, ...collections.map((c) => c.address)] as Address[];
-    const transfers: TransferRow[] = [];
-    if (addresses.length === 0) return { collections, transfers };
-    const logs = await client.getLogs({
-      address: addresses,
-      events: erc1155TransferEvents,
-      fromBlock: from,
-      toBlock: to,
-      strict: true,
-    });
-    for (const log of logs) {
-      const base = {
-        blockNumber: log.blockNumber,
-        blockHash: log.blockHash,
-        txHash: log.transactionHash,
-        logIndex: log.logIndex,
-        collection: log.address.toLowerCase(),
-        operator: log.args.operator.toLowerCase(),
-        from: log.args.from.toLowerCase(),
-        to: log.args.to.toLowerCase(),
-      };
-      if (log.eventName === "TransferSingle") {
-        transfers.push({ ...base, batchIndex: 0, tokenId: log.args.id, amount: log.args.value });
-      } else {
-        const { ids, values } = log.args;
-        if (ids.length !== values.length) throw new Error(`Malformed TransferBatch in ${log.transactionHash}`);
-        ids.forEach((id, i) => transfers.push({ ...base, batchIndex: i, tokenId: id, amount: values[i]! }));
-      }
-    }
-    return { collections, transfers };
   }
 
   /**
-   * Follows the chain until `signal` aborts: catches up in ranges, then polls for new blocks. Transient failures
-   * (RPC or database) are retried with capped exponential backoff and jitter; a range is never skipped.
-   * Errors that need an operator (a reorg deeper than the finality depth, a second writer) end the loop.
+   * Follows the chain until `signal` aborts: waits for the writer lock (standby), catches up, then follows the head.
+   * Transient failures (RPC or database) are retried with capped exponential backoff and jitter; a range is never
+   * skipped. Errors that need an operator (a reorg deeper than the finality depth, a broken invariant) end the loop.
    */
   async run(signal: AbortSignal) {
+    const lock = this.o.writerLock === false ? undefined : new WriterLock(this.o.db.options, this.o.chainId, this.o.logger);
+    if (lock && !(await lock.acquire(signal))) return;
+    this.status.isWriter = true;
+    indexerMetrics.isWriter.set(this.labels, 1);
+    this.listenForHeads(signal);
     let failures = 0;
-    while (!signal.aborted) {
-      try {
-        const progressed = await this.step();
-        failures = 0;
-        if (progressed === null) await sleep(this.o.pollIntervalMs, signal);
-      } catch (error) {
-        if (error instanceof DeepReorgError || error instanceof CheckpointMovedError) throw error;
-        failures++;
-        const delay = Math.min(30_000, 200 * 2 ** Math.min(failures, 8)) * (0.5 + Math.random() / 2);
-        this.o.logger.warn({ err: error, failures, retryInMs: Math.round(delay) }, "indexer step failed; retrying");
-        await sleep(delay, signal);
+    try {
+      while (!signal.aborted) {
+        try {
+          if (lock?.lostError) throw lock.lostError;
+          const applied = await this.step();
+          failures = 0;
+          if (applied === 0) {
+            this.progress?.finish();
+            await this.waitForHead(signal);
+          }
+        } catch (error) {
+          if (error instanceof DeepReorgError || error instanceof IndexInvariantError) throw error;
+          if (error instanceof CheckpointMovedError || error === lock?.lostError) {
+            // Someone else wrote: go back to standby rather than fight over the checkpoint.
+            this.o.logger.error({ err: error }, "lost the writer role; waiting to take over again");
+            await lock?.release();
+            this.status.isWriter = false;
+            indexerMetrics.isWriter.set(this.labels, 0);
+            this.collectionsLoaded = false;
+            if (lock && !(await lock.acquire(signal))) return;
+            this.status.isWriter = true;
+            indexerMetrics.isWriter.set(this.labels, 1);
+            continue;
+          }
+          failures++;
+          indexerMetrics.stepFailures.inc(this.labels);
+          const inconsistent = error instanceof InconsistentRangeError;
+          const delay = inconsistent ? 20 : Math.min(10_000, 100 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
+          this.o.logger.warn({ err: error, failures, retryInMs: Math.round(delay) }, "indexer step failed; retrying");
+          this.collectionsLoaded = false;
+          await sleep(delay, signal);
+        }
       }
+    } finally {
+      this.progress?.finish();
+      this.ws?.close();
+      this.status.isWriter = false;
+      indexerMetrics.isWriter.set(this.labels, 0);
+      await lock?.release();
     }
   }
 }

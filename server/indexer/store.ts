@@ -1,27 +1,14 @@
 import type pg from "pg";
+import { collectionOf, transfersOf, type ChainEvent, type CollectionRow, type TransferRow } from "./events.ts";
 
-/** ERC-1155 transfer, one row per (log, id) pair of a TransferSingle/TransferBatch log. */
-export type TransferRow = {
-  blockNumber: bigint;
-  blockHash: string;
-  txHash: string;
-  logIndex: number;
-  batchIndex: number;
-  collection: string;
-  tokenId: bigint;
-  operator: string;
-  from: string;
-  to: string;
-  amount: bigint;
-};
+export type { CollectionRow, TransferRow };
 
-export type CollectionRow = {
-  address: string;
-  owner: string;
-  contractUri: string;
-  createdBlock: bigint;
-  createdTx: string;
-};
+/**
+ * The indexer's write side. Raw events (`chain_event`) are the source of truth; every other table is a projection
+ * derived from them: transfers, balances with held-since, edition supply and holders, collections. A batch, its
+ * projections, its block headers and the checkpoint commit in ONE transaction, so a crash at any point leaves the
+ * database at a checkpoint. Writes are set-based (unnest), never row by row.
+ */
 
 export type BlockHeader = { number: bigint; hash: string; parentHash: string; timestamp: bigint };
 
@@ -33,8 +20,10 @@ export type Batch = {
   previous: Checkpoint | null;
   /** The last block of the batch: becomes the checkpoint. */
   head: BlockHeader;
-  collections: CollectionRow[];
-  transfers: TransferRow[];
+  /** Headers to keep for reorg detection (the unfinalized blocks of the batch, and at least `head`). */
+  headers: BlockHeader[];
+  /** Decoded logs in chain order, each with its block time. */
+  events: ChainEvent[];
 };
 
 export class CheckpointMovedError extends Error {
@@ -44,9 +33,41 @@ export class CheckpointMovedError extends Error {
   }
 }
 
-const ZERO = "0x0000000000000000000000000000000000000000";
+/** Something that must never happen did: the database holds rows the checkpoint says it should not. */
+export class IndexInvariantError extends Error {
+  constructor(message: string) {
+    super(`${message} Run \`npm run indexer:rebuild -- --rewind <block>\` to rewind below it, then restart the indexer.`);
+    this.name = "IndexInvariantError";
+  }
+}
 
-export async function readCheckpoint(db: pg.Pool | pg.PoolClient, chainId: number): Promise<Checkpoint | null> {
+export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
+/** Transaction-scoped lock that serialises every write of one chain's index (batches, rollbacks, rebuilds). */
+const WRITE_LOCK_CLASS = 0x5045524b; // "PERK"
+
+async function lockChain(tx: pg.PoolClient | pg.Client, chainId: number) {
+  await tx.query("SELECT pg_advisory_xact_lock($1, $2)", [WRITE_LOCK_CLASS, chainId]);
+}
+
+type Queryable = pg.Pool | pg.PoolClient | pg.Client;
+
+async function inTransaction<T>(db: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const tx = await db.connect();
+  try {
+    await tx.query("BEGIN");
+    const result = await fn(tx);
+    await tx.query("COMMIT");
+    return result;
+  } catch (error) {
+    await tx.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    tx.release();
+  }
+}
+
+export async function readCheckpoint(db: Queryable, chainId: number): Promise<Checkpoint | null> {
   const { rows } = await db.query<{ block_number: string; block_hash: string }>(
     "SELECT block_number, block_hash FROM indexer_checkpoint WHERE chain_id = $1",
     [chainId],
@@ -56,7 +77,7 @@ export async function readCheckpoint(db: pg.Pool | pg.PoolClient, chainId: numbe
 }
 
 /** Stored headers from newest to oldest, for walking back to a common ancestor after a reorg. */
-export async function readRecentBlocks(db: pg.Pool, chainId: number, limit: number): Promise<BlockHeader[]> {
+export async function readRecentBlocks(db: Queryable, chainId: number, limit: number): Promise<BlockHeader[]> {
   const { rows } = await db.query<{ number: string; hash: string; parent_hash: string; ts: string }>(
     `SELECT number, hash, parent_hash, extract(epoch FROM timestamp)::bigint AS ts FROM indexed_block
      WHERE chain_id = $1 ORDER BY number DESC LIMIT $2`,
@@ -65,192 +86,392 @@ export async function readRecentBlocks(db: pg.Pool, chainId: number, limit: numb
   return rows.map((r) => ({ number: BigInt(r.number), hash: r.hash, parentHash: r.parent_hash, timestamp: BigInt(r.ts) }));
 }
 
+type BalanceState = { amount: bigint; sinceBlock: bigint | null; sinceTime: bigint | null };
+
+const keyOf = (collection: string, tokenId: bigint, owner: string) => `${collection}|${tokenId}|${owner}`;
+
 /**
- * Adds signed balance deltas with one set-based upsert, then drops balances that reached zero. Deltas are
- * aggregated per key first, so a key appears once per statement.
+ * Applies the batch's transfers to balances, held-since and supply. Reads the current state of the touched keys
+ * once, walks the transfers in chain order in memory (held-since must see every return to zero, even inside a
+ * batch), then writes absolute values back with set-based statements.
  */
-async function applyBalanceDeltas(
-  tx: pg.PoolClient,
-  chainId: number,
-  deltas: Map<string, { collection: string; tokenId: bigint; owner: string; delta: bigint }>,
-) {
-  if (deltas.size === 0) return;
-  const collections: string[] = [];
-  const tokenIds: string[] = [];
-  const owners: string[] = [];
-  const amounts: string[] = [];
-  for (const d of deltas.values()) {
-    if (d.delta === 0n) continue;
-    collections.push(d.collection);
-    tokenIds.push(d.tokenId.toString());
-    owners.push(d.owner);
-    amounts.push(d.delta.toString());
+async function applyTransfers(tx: pg.PoolClient, chainId: number, transfers: (TransferRow & { blockTime: bigint })[]) {
+  if (transfers.length === 0) return;
+  const touched = new Map<string, { collection: string; tokenId: bigint; owner: string }>();
+  for (const t of transfers) {
+    if (t.from === t.to) continue;
+    if (t.from !== ZERO_ADDRESS) touched.set(keyOf(t.collection, t.tokenId, t.from), { collection: t.collection, tokenId: t.tokenId, owner: t.from });
+    if (t.to !== ZERO_ADDRESS) touched.set(keyOf(t.collection, t.tokenId, t.to), { collection: t.collection, tokenId: t.tokenId, owner: t.to });
   }
-  if (collections.length === 0) return;
-  const { rows } = await tx.query<{ collection: string; token_id: string; owner: string; amount: string }>(
-    `INSERT INTO token_balance (chain_id, collection, token_id, owner, amount)
-     SELECT $1, c, t, o, a FROM unnest($2::text[], $3::numeric[], $4::text[], $5::numeric[]) AS u(c, t, o, a)
-     ON CONFLICT (chain_id, collection, token_id, owner) DO UPDATE SET amount = token_balance.amount + EXCLUDED.amount
-     RETURNING collection, token_id::text, owner, amount::text`,
-    [chainId, collections, tokenIds, owners, amounts],
+  const keys = [...touched.values()];
+  const current = await tx.query<{ collection: string; token_id: string; owner: string; amount: string; sb: string | null; st: string | null }>(
+    `SELECT b.collection, b.token_id::text, b.owner, b.amount::text, b.held_since_block AS sb,
+            extract(epoch FROM b.held_since_time)::bigint AS st
+     FROM unnest($2::text[], $3::numeric[], $4::text[]) AS k(c, t, o)
+     JOIN token_balance b ON b.chain_id = $1 AND b.collection = k.c AND b.token_id = k.t AND b.owner = k.o`,
+    [chainId, keys.map((k) => k.collection), keys.map((k) => k.tokenId.toString()), keys.map((k) => k.owner)],
   );
-  const emptied = rows.filter((r) => r.amount === "0");
-  if (emptied.length > 0) {
+  const start = new Map<string, BalanceState>();
+  for (const r of current.rows) {
+    start.set(keyOf(r.collection, BigInt(r.token_id), r.owner), {
+      amount: BigInt(r.amount),
+      sinceBlock: r.sb === null ? null : BigInt(r.sb),
+      sinceTime: r.st === null ? null : BigInt(r.st),
+    });
+  }
+  const state = new Map<string, BalanceState>();
+  const get = (key: string) => {
+    let s = state.get(key);
+    if (!s) {
+      const from = start.get(key);
+      s = from ? { ...from } : { amount: 0n, sinceBlock: null, sinceTime: null };
+      state.set(key, s);
+    }
+    return s;
+  };
+  const move = (key: string, delta: bigint, block: bigint, time: bigint) => {
+    const s = get(key);
+    const before = s.amount;
+    s.amount += delta;
+    if (s.amount <= 0n) {
+      s.sinceBlock = null;
+      s.sinceTime = null;
+    } else if (before <= 0n) {
+      s.sinceBlock = block;
+      s.sinceTime = time;
+    }
+  };
+  const supply = new Map<string, { collection: string; tokenId: bigint; minted: bigint; burned: bigint; holders: number }>();
+  const supplyOf = (collection: string, tokenId: bigint) => {
+    const key = `${collection}|${tokenId}`;
+    let s = supply.get(key);
+    if (!s) supply.set(key, (s = { collection, tokenId, minted: 0n, burned: 0n, holders: 0 }));
+    return s;
+  };
+  for (const t of transfers) {
+    if (t.from === ZERO_ADDRESS) supplyOf(t.collection, t.tokenId).minted += t.amount;
+    if (t.to === ZERO_ADDRESS) supplyOf(t.collection, t.tokenId).burned += t.amount;
+    if (t.from === t.to) continue;
+    if (t.from !== ZERO_ADDRESS) move(keyOf(t.collection, t.tokenId, t.from), -t.amount, t.blockNumber, t.blockTime);
+    if (t.to !== ZERO_ADDRESS) move(keyOf(t.collection, t.tokenId, t.to), t.amount, t.blockNumber, t.blockTime);
+  }
+
+  const upsert = { c: [] as string[], t: [] as string[], o: [] as string[], a: [] as string[], sb: [] as (string | null)[], st: [] as (string | null)[] };
+  const removed = { c: [] as string[], t: [] as string[], o: [] as string[] };
+  for (const [key, s] of state) {
+    const k = touched.get(key)!;
+    const before = start.get(key)?.amount ?? 0n;
+    if (before > 0n !== s.amount > 0n) supplyOf(k.collection, k.tokenId).holders += s.amount > 0n ? 1 : -1;
+    if (s.amount === 0n) {
+      if (start.has(key)) {
+        removed.c.push(k.collection);
+        removed.t.push(k.tokenId.toString());
+        removed.o.push(k.owner);
+      }
+      continue;
+    }
+    upsert.c.push(k.collection);
+    upsert.t.push(k.tokenId.toString());
+    upsert.o.push(k.owner);
+    upsert.a.push(s.amount.toString());
+    upsert.sb.push(s.sinceBlock?.toString() ?? null);
+    upsert.st.push(s.sinceTime?.toString() ?? null);
+  }
+  if (upsert.c.length > 0) {
+    await tx.query(
+      `INSERT INTO token_balance (chain_id, collection, token_id, owner, amount, held_since_block, held_since_time)
+       SELECT $1, c, t, o, a, sb, to_timestamp(st)
+       FROM unnest($2::text[], $3::numeric[], $4::text[], $5::numeric[], $6::bigint[], $7::bigint[]) AS u(c, t, o, a, sb, st)
+       ON CONFLICT (chain_id, collection, token_id, owner) DO UPDATE
+       SET amount = EXCLUDED.amount, held_since_block = EXCLUDED.held_since_block, held_since_time = EXCLUDED.held_since_time`,
+      [chainId, upsert.c, upsert.t, upsert.o, upsert.a, upsert.sb, upsert.st],
+    );
+  }
+  if (removed.c.length > 0) {
     await tx.query(
       `DELETE FROM token_balance b USING unnest($2::text[], $3::numeric[], $4::text[]) AS u(c, t, o)
-       WHERE b.chain_id = $1 AND b.collection = u.c AND b.token_id = u.t AND b.owner = u.o AND b.amount = 0`,
-      [chainId, emptied.map((r) => r.collection), emptied.map((r) => r.token_id), emptied.map((r) => r.owner)],
+       WHERE b.chain_id = $1 AND b.collection = u.c AND b.token_id = u.t AND b.owner = u.o`,
+      [chainId, removed.c, removed.t, removed.o],
     );
   }
+  const s = [...supply.values()];
+  await tx.query(
+    `INSERT INTO token_supply (chain_id, collection, token_id, minted, burned, supply, holders)
+     SELECT $1, c, t, m, b, m - b, h FROM unnest($2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::int[]) AS u(c, t, m, b, h)
+     ON CONFLICT (chain_id, collection, token_id) DO UPDATE
+     SET minted = token_supply.minted + EXCLUDED.minted, burned = token_supply.burned + EXCLUDED.burned,
+         supply = token_supply.supply + EXCLUDED.supply, holders = token_supply.holders + EXCLUDED.holders`,
+    [
+      chainId,
+      s.map((x) => x.collection),
+      s.map((x) => x.tokenId.toString()),
+      s.map((x) => x.minted.toString()),
+      s.map((x) => x.burned.toString()),
+      s.map((x) => x.holders),
+    ],
+  );
 }
 
-function addDelta(
-  deltas: Map<string, { collection: string; tokenId: bigint; owner: string; delta: bigint }>,
-  collection: string,
-  tokenId: bigint,
-  owner: string,
-  delta: bigint,
-) {
-  if (owner === ZERO) return;
-  const key = `${collection}:${tokenId}:${owner}`;
-  const entry = deltas.get(key);
-  if (entry) entry.delta += delta;
-  else deltas.set(key, { collection, tokenId, owner, delta });
+async function insertCollections(tx: pg.PoolClient, chainId: number, c: CollectionRow[]) {
+  if (c.length === 0) return;
+  await tx.query(
+    `INSERT INTO collection (chain_id, address, owner, contract_uri, created_block, created_tx)
+     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+     ON CONFLICT DO NOTHING`,
+    [
+      chainId,
+      c.map((x) => x.address),
+      c.map((x) => x.owner),
+      c.map((x) => x.contractUri),
+      c.map((x) => x.createdBlock.toString()),
+      c.map((x) => x.createdTx),
+    ],
+  );
 }
+
+async function insertHeaders(tx: pg.PoolClient, chainId: number, headers: BlockHeader[]) {
+  const unique = [...new Map(headers.map((h) => [h.number, h])).values()];
+  if (unique.length === 0) return;
+  await tx.query(
+    `INSERT INTO indexed_block (chain_id, number, hash, parent_hash, timestamp)
+     SELECT $1, n, h, p, to_timestamp(t) FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS u(n, h, p, t)
+     ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash, timestamp = EXCLUDED.timestamp`,
+    [chainId, unique.map((h) => h.number.toString()), unique.map((h) => h.hash), unique.map((h) => h.parentHash), unique.map((h) => h.timestamp.toString())],
+  );
+}
+
+export type ApplyResult = { eventsApplied: number; transfersApplied: number; alreadyApplied: boolean };
 
 /**
- * Writes one batch, its projections and its checkpoint in ONE transaction. Transfers already present (same
- * chain, tx, log index, batch index) are skipped and contribute no balance delta, so applying a batch twice
- * changes nothing.
+ * Writes one batch: raw events, transfers, balances, supply, collections, headers and the checkpoint, in ONE
+ * transaction. Replaying a batch that is already the checkpoint changes nothing (`alreadyApplied`); a batch that
+ * does not extend the current checkpoint throws CheckpointMovedError and writes nothing.
  */
-export async function applyBatch(db: pg.Pool, batch: Batch): Promise<{ transfersApplied: number }> {
-  const tx = await db.connect();
-  try {
-    await tx.query("BEGIN");
-    const current = await tx.query<{ block_number: string; block_hash: string }>(
-      "SELECT block_number, block_hash FROM indexer_checkpoint WHERE chain_id = $1 FOR UPDATE",
-      [batch.chainId],
-    );
-    const row = current.rows[0];
+export async function applyBatch(db: pg.Pool, batch: Batch): Promise<ApplyResult> {
+  return inTransaction(db, async (tx) => {
+    // An indexer loses at most its last few batches if PostgreSQL itself crashes, and re-indexes them from the
+    // checkpoint, which is lost with them: safe, and several times faster for small batches.
+    await tx.query("SET LOCAL synchronous_commit = off");
+    await lockChain(tx, batch.chainId);
+    const current = await readCheckpoint(tx, batch.chainId);
+    if (current && current.blockNumber === batch.head.number && current.blockHash === batch.head.hash) {
+      return { eventsApplied: 0, transfersApplied: 0, alreadyApplied: true };
+    }
     const matches = batch.previous
-      ? row && BigInt(row.block_number) === batch.previous.blockNumber && row.block_hash === batch.previous.blockHash
-      : !row;
+      ? current !== null && current.blockNumber === batch.previous.blockNumber && current.blockHash === batch.previous.blockHash
+      : current === null;
     if (!matches) throw new CheckpointMovedError(batch.chainId);
 
-    if (batch.collections.length > 0) {
-      const c = batch.collections;
-      await tx.query(
-        `INSERT INTO collection (chain_id, address, owner, contract_uri, created_block, created_tx)
-         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
+    const events = batch.events;
+    const times = new Map(batch.headers.map((h) => [h.number, h.timestamp]));
+    const timeOf = (e: ChainEvent) => {
+      const t = e.blockTime ?? times.get(e.blockNumber);
+      if (t === undefined) throw new Error(`No block time for event ${e.txHash}#${e.logIndex} in block ${e.blockNumber}`);
+      return t;
+    };
+    if (events.length > 0) {
+      const inserted = await tx.query(
+        `INSERT INTO chain_event (chain_id, block_number, block_hash, block_time, tx_hash, log_index, address, name, args)
+         SELECT $1, n, h, to_timestamp(t), x, l, a, nm, g
+         FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[], $9::jsonb[])
+           AS u(n, h, t, x, l, a, nm, g)
          ON CONFLICT DO NOTHING`,
         [
           batch.chainId,
-          c.map((x) => x.address),
-          c.map((x) => x.owner),
-          c.map((x) => x.contractUri),
-          c.map((x) => x.createdBlock.toString()),
-          c.map((x) => x.createdTx),
+          events.map((e) => e.blockNumber.toString()),
+          events.map((e) => e.blockHash),
+          events.map((e) => timeOf(e).toString()),
+          events.map((e) => e.txHash),
+          events.map((e) => e.logIndex),
+          events.map((e) => e.address),
+          events.map((e) => e.name),
+          events.map((e) => JSON.stringify(e.args)),
         ],
       );
+      // Nothing above the checkpoint may exist; if it does, refuse rather than count an event twice.
+      if (inserted.rowCount !== events.length) {
+        throw new IndexInvariantError(
+          `Chain ${batch.chainId}: ${events.length - (inserted.rowCount ?? 0)} events of blocks ${batch.previous?.blockNumber ?? "start"}..${batch.head.number} were already stored above the checkpoint.`,
+        );
+      }
     }
+    await insertCollections(tx, batch.chainId, events.map(collectionOf).filter((c): c is CollectionRow => c !== null));
 
-    let transfersApplied = 0;
-    if (batch.transfers.length > 0) {
-      const t = batch.transfers;
-      const inserted = await tx.query<{ collection: string; token_id: string; from_address: string; to_address: string; amount: string }>(
-        `INSERT INTO token_transfer (chain_id, block_number, block_hash, tx_hash, log_index, batch_index, collection,
-                                     token_id, operator, from_address, to_address, amount)
-         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::int[], $6::int[], $7::text[],
-                                  $8::numeric[], $9::text[], $10::text[], $11::text[], $12::numeric[])
-         ON CONFLICT DO NOTHING
-         RETURNING collection, token_id::text, from_address, to_address, amount::text`,
+    const transfers = events.flatMap((e) => {
+      const time = timeOf(e);
+      return transfersOf(e).map((t) => ({ ...t, blockTime: time }));
+    });
+    if (transfers.length > 0) {
+      await tx.query(
+        `INSERT INTO token_transfer (chain_id, block_number, block_hash, block_time, tx_hash, log_index, batch_index,
+                                     collection, token_id, operator, from_address, to_address, amount)
+         SELECT $1, n, h, to_timestamp(bt), x, l, bi, c, t, op, f, tt, a
+         FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::int[], $7::int[], $8::text[],
+                     $9::numeric[], $10::text[], $11::text[], $12::text[], $13::numeric[]) AS u(n, h, bt, x, l, bi, c, t, op, f, tt, a)`,
         [
           batch.chainId,
-          t.map((x) => x.blockNumber.toString()),
-          t.map((x) => x.blockHash),
-          t.map((x) => x.txHash),
-          t.map((x) => x.logIndex),
-          t.map((x) => x.batchIndex),
-          t.map((x) => x.collection),
-          t.map((x) => x.tokenId.toString()),
-          t.map((x) => x.operator),
-          t.map((x) => x.from),
-          t.map((x) => x.to),
-          t.map((x) => x.amount.toString()),
+          transfers.map((x) => x.blockNumber.toString()),
+          transfers.map((x) => x.blockHash),
+          transfers.map((x) => x.blockTime.toString()),
+          transfers.map((x) => x.txHash),
+          transfers.map((x) => x.logIndex),
+          transfers.map((x) => x.batchIndex),
+          transfers.map((x) => x.collection),
+          transfers.map((x) => x.tokenId.toString()),
+          transfers.map((x) => x.operator),
+          transfers.map((x) => x.from),
+          transfers.map((x) => x.to),
+          transfers.map((x) => x.amount.toString()),
         ],
       );
-      transfersApplied = inserted.rowCount ?? 0;
-      const deltas = new Map();
-      for (const r of inserted.rows) {
-        const tokenId = BigInt(r.token_id);
-        const amount = BigInt(r.amount);
-        addDelta(deltas, r.collection, tokenId, r.from_address, -amount);
-        addDelta(deltas, r.collection, tokenId, r.to_address, amount);
-      }
-      await applyBalanceDeltas(tx, batch.chainId, deltas);
+      await applyTransfers(tx, batch.chainId, transfers);
     }
 
+    await insertHeaders(tx, batch.chainId, [...batch.headers, batch.head]);
     const h = batch.head;
-    await tx.query(
-      `INSERT INTO indexed_block (chain_id, number, hash, parent_hash, timestamp) VALUES ($1, $2, $3, $4, to_timestamp($5))
-       ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash, timestamp = EXCLUDED.timestamp`,
-      [batch.chainId, h.number.toString(), h.hash, h.parentHash, h.timestamp.toString()],
-    );
     await tx.query(
       `INSERT INTO indexer_checkpoint (chain_id, block_number, block_hash, updated_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()`,
       [batch.chainId, h.number.toString(), h.hash],
     );
-    await tx.query("COMMIT");
-    return { transfersApplied };
-  } catch (error) {
-    await tx.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    tx.release();
-  }
+    return { eventsApplied: events.length, transfersApplied: transfers.length, alreadyApplied: false };
+  });
 }
 
 /**
- * Undoes everything indexed above `ancestor` (a reorg's common ancestor): reverses the balance deltas of the
- * removed transfers, forgets collections created there, and moves the checkpoint back, in one transaction.
+ * Recomputes balances and held-since from `token_transfer` for the keys in the temporary table `affected_key`
+ * (or for every key when `all`), and supply and holders for their tokens. Shared by rollbacks and rebuilds, so
+ * both agree with the forward path by construction (the tests compare them).
  */
-export async function rollbackTo(db: pg.Pool, chainId: number, ancestor: BlockHeader): Promise<{ transfersRemoved: number }> {
-  const tx = await db.connect();
-  try {
-    await tx.query("BEGIN");
-    await tx.query("SELECT 1 FROM indexer_checkpoint WHERE chain_id = $1 FOR UPDATE", [chainId]);
-    const removed = await tx.query<{ collection: string; token_id: string; from_address: string; to_address: string; amount: string }>(
-      `DELETE FROM token_transfer WHERE chain_id = $1 AND block_number > $2
-       RETURNING collection, token_id::text, from_address, to_address, amount::text`,
-      [chainId, ancestor.number.toString()],
-    );
-    const deltas = new Map();
-    for (const r of removed.rows) {
-      const tokenId = BigInt(r.token_id);
-      const amount = BigInt(r.amount);
-      addDelta(deltas, r.collection, tokenId, r.from_address, amount);
-      addDelta(deltas, r.collection, tokenId, r.to_address, -amount);
-    }
-    await applyBalanceDeltas(tx, chainId, deltas);
-    await tx.query("DELETE FROM collection WHERE chain_id = $1 AND created_block > $2", [chainId, ancestor.number.toString()]);
-    await tx.query("DELETE FROM indexed_block WHERE chain_id = $1 AND number > $2", [chainId, ancestor.number.toString()]);
-    await tx.query(
-      `UPDATE indexer_checkpoint SET block_number = $2, block_hash = $3, updated_at = now() WHERE chain_id = $1`,
-      [chainId, ancestor.number.toString(), ancestor.hash],
-    );
-    await tx.query("COMMIT");
-    return { transfersRemoved: removed.rowCount ?? 0 };
-  } catch (error) {
-    await tx.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    tx.release();
-  }
+async function recomputeProjections(tx: pg.PoolClient, chainId: number, all: boolean) {
+  const keyFilter = (owner: string) =>
+    all ? "" : `AND (tt.collection, tt.token_id, tt.${owner}) IN (SELECT collection, token_id, owner FROM affected_key)`;
+  await tx.query(
+    all
+      ? "DELETE FROM token_balance WHERE chain_id = $1"
+      : `DELETE FROM token_balance b USING affected_key k
+         WHERE b.chain_id = $1 AND b.collection = k.collection AND b.token_id = k.token_id AND b.owner = k.owner`,
+    [chainId],
+  );
+  await tx.query(
+    `WITH moves AS (
+       SELECT tt.collection, tt.token_id, tt.to_address AS owner, tt.amount AS delta, tt.block_number, tt.block_time,
+              tt.log_index, tt.batch_index
+       FROM token_transfer tt WHERE tt.chain_id = $1 AND tt.from_address <> tt.to_address AND tt.to_address <> $2 ${keyFilter("to_address")}
+       UNION ALL
+       SELECT tt.collection, tt.token_id, tt.from_address, -tt.amount, tt.block_number, tt.block_time, tt.log_index, tt.batch_index
+       FROM token_transfer tt WHERE tt.chain_id = $1 AND tt.from_address <> tt.to_address AND tt.from_address <> $2 ${keyFilter("from_address")}
+     ), running AS (
+       SELECT collection, token_id, owner, block_number, block_time,
+              row_number() OVER w AS ord,
+              sum(delta) OVER (w ROWS UNBOUNDED PRECEDING) AS bal
+       FROM moves
+       WINDOW w AS (PARTITION BY collection, token_id, owner ORDER BY block_number, log_index, batch_index)
+     ), summary AS (
+       SELECT collection, token_id, owner, (array_agg(bal ORDER BY ord DESC))[1] AS amount,
+              coalesce(max(ord) FILTER (WHERE bal <= 0), 0) AS last_empty
+       FROM running GROUP BY collection, token_id, owner
+     )
+     INSERT INTO token_balance (chain_id, collection, token_id, owner, amount, held_since_block, held_since_time)
+     SELECT $1, s.collection, s.token_id, s.owner, s.amount, r.block_number, r.block_time
+     FROM summary s
+     LEFT JOIN running r ON s.amount > 0 AND r.collection = s.collection AND r.token_id = s.token_id AND r.owner = s.owner
+                        AND r.ord = s.last_empty + 1
+     WHERE s.amount <> 0`,
+    [chainId, ZERO_ADDRESS],
+  );
+  const tokenFilter = all ? "" : "AND (collection, token_id) IN (SELECT DISTINCT collection, token_id FROM affected_key)";
+  await tx.query(`DELETE FROM token_supply WHERE chain_id = $1 ${tokenFilter}`, [chainId]);
+  await tx.query(
+    `WITH flows AS (
+       SELECT collection, token_id,
+              coalesce(sum(amount) FILTER (WHERE from_address = $2), 0) AS minted,
+              coalesce(sum(amount) FILTER (WHERE to_address = $2), 0) AS burned
+       FROM token_transfer WHERE chain_id = $1 ${tokenFilter} GROUP BY collection, token_id
+     ), holders AS (
+       SELECT collection, token_id, count(*) FILTER (WHERE amount > 0)::int AS holders
+       FROM token_balance WHERE chain_id = $1 ${tokenFilter} GROUP BY collection, token_id
+     )
+     INSERT INTO token_supply (chain_id, collection, token_id, minted, burned, supply, holders)
+     SELECT $1, f.collection, f.token_id, f.minted, f.burned, f.minted - f.burned, coalesce(h.holders, 0)
+     FROM flows f LEFT JOIN holders h USING (collection, token_id)`,
+    [chainId, ZERO_ADDRESS],
+  );
 }
 
-/** Keeps only the newest `keep` stored headers: enough to walk back any reorg within the finality depth. */
-export async function pruneBlocks(db: pg.Pool, chainId: number, below: bigint) {
+/**
+ * Undoes everything indexed above `ancestor` (a reorg's common ancestor, or an operator's rewind): removes the
+ * raw events, transfers, collections and headers above it, recomputes the projections they touched, and moves the
+ * checkpoint back, in one transaction.
+ */
+export async function rollbackTo(
+  db: pg.Pool,
+  chainId: number,
+  ancestor: { number: bigint; hash: string },
+): Promise<{ eventsRemoved: number; transfersRemoved: number }> {
+  return inTransaction(db, async (tx) => {
+    await lockChain(tx, chainId);
+    const above = ancestor.number.toString();
+    const events = await tx.query("DELETE FROM chain_event WHERE chain_id = $1 AND block_number > $2", [chainId, above]);
+    await tx.query(`CREATE TEMP TABLE affected_key (collection text, token_id numeric, owner text) ON COMMIT DROP`);
+    const removed = await tx.query(
+      `WITH gone AS (
+         DELETE FROM token_transfer WHERE chain_id = $1 AND block_number > $2
+         RETURNING collection, token_id, from_address, to_address
+       )
+       INSERT INTO affected_key SELECT DISTINCT collection, token_id, owner FROM (
+         SELECT collection, token_id, from_address AS owner FROM gone
+         UNION ALL SELECT collection, token_id, to_address FROM gone
+       ) k WHERE owner <> $3`,
+      [chainId, above, ZERO_ADDRESS],
+    );
+    if ((removed.rowCount ?? 0) > 0 || (events.rowCount ?? 0) > 0) await recomputeProjections(tx, chainId, false);
+    await tx.query("DELETE FROM collection WHERE chain_id = $1 AND created_block > $2", [chainId, above]);
+    await tx.query("DELETE FROM indexed_block WHERE chain_id = $1 AND number > $2", [chainId, above]);
+    await tx.query(
+      `UPDATE indexer_checkpoint SET block_number = $2, block_hash = $3, updated_at = now() WHERE chain_id = $1`,
+      [chainId, above, ancestor.hash],
+    );
+    return { eventsRemoved: events.rowCount ?? 0, transfersRemoved: removed.rowCount ?? 0 };
+  });
+}
+
+/**
+ * Rebuilds every projection of `chainId` (collections, transfers, balances, held-since, supply) from the raw events
+ * alone: no RPC call. The checkpoint and the raw events are unchanged.
+ */
+export async function rebuildProjections(db: pg.Pool, chainId: number): Promise<{ events: number; transfers: number }> {
+  return inTransaction(db, async (tx) => {
+    await lockChain(tx, chainId);
+    await tx.query("DELETE FROM collection WHERE chain_id = $1", [chainId]);
+    await tx.query(
+      `INSERT INTO collection (chain_id, address, owner, contract_uri, created_block, created_tx)
+       SELECT chain_id, args->>'collection', args->>'owner', coalesce(args->>'contractURI', ''), block_number, tx_hash
+       FROM chain_event WHERE chain_id = $1 AND name = 'CollectionCreated' ON CONFLICT DO NOTHING`,
+      [chainId],
+    );
+    await tx.query("DELETE FROM token_transfer WHERE chain_id = $1", [chainId]);
+    const transfers = await tx.query(
+      `INSERT INTO token_transfer (chain_id, block_number, block_hash, block_time, tx_hash, log_index, batch_index,
+                                   collection, token_id, operator, from_address, to_address, amount)
+       SELECT e.chain_id, e.block_number, e.block_hash, e.block_time, e.tx_hash, e.log_index, 0, e.address,
+              (e.args->>'id')::numeric, e.args->>'operator', e.args->>'from', e.args->>'to', (e.args->>'value')::numeric
+       FROM chain_event e WHERE e.chain_id = $1 AND e.name = 'TransferSingle'
+       UNION ALL
+       SELECT e.chain_id, e.block_number, e.block_hash, e.block_time, e.tx_hash, e.log_index, (i.ord - 1)::int, e.address,
+              i.id::numeric, e.args->>'operator', e.args->>'from', e.args->>'to', (e.args->'values'->>(i.ord - 1)::int)::numeric
+       FROM chain_event e, jsonb_array_elements_text(e.args->'ids') WITH ORDINALITY AS i(id, ord)
+       WHERE e.chain_id = $1 AND e.name = 'TransferBatch'`,
+      [chainId],
+    );
+    await recomputeProjections(tx, chainId, true);
+    const events = await tx.query<{ n: string }>("SELECT count(*)::text AS n FROM chain_event WHERE chain_id = $1", [chainId]);
+    return { events: Number(events.rows[0]!.n), transfers: transfers.rowCount ?? 0 };
+  });
+}
+
+/** Forgets headers older than `below` (they are final): the walk-back after a reorg never needs them. */
+export async function pruneBlocks(db: Queryable, chainId: number, below: bigint) {
   await db.query("DELETE FROM indexed_block WHERE chain_id = $1 AND number < $2", [chainId, below.toString()]);
 }
 
@@ -259,14 +480,18 @@ export async function pruneBlocks(db: pg.Pool, chainId: number, below: bigint) {
  * start). The next run backfills from the start block.
  */
 export async function resetChainIndex(db: pg.Pool | pg.Client, chainId: number) {
-  await db.query("BEGIN");
+  const client = "totalCount" in db ? await db.connect() : db;
   try {
-    for (const table of ["token_transfer", "token_balance", "collection", "indexed_block", "indexer_checkpoint"]) {
-      await db.query(`DELETE FROM ${table} WHERE chain_id = $1`, [chainId]);
+    await client.query("BEGIN");
+    await lockChain(client, chainId);
+    for (const table of ["chain_event", "token_transfer", "token_balance", "token_supply", "collection", "indexed_block", "indexer_checkpoint"]) {
+      await client.query(`DELETE FROM ${table} WHERE chain_id = $1`, [chainId]);
     }
-    await db.query("COMMIT");
+    await client.query("COMMIT");
   } catch (error) {
-    await db.query("ROLLBACK");
+    await client.query("ROLLBACK").catch(() => {});
     throw error;
+  } finally {
+    if (client !== db) (client as pg.PoolClient).release();
   }
 }

@@ -1,0 +1,196 @@
+import type { Logger } from "pino";
+
+/**
+ * A small JSON-RPC client for the indexer's hot path: several URLs with fallback, a timeout per call, retries with
+ * capped exponential backoff and jitter on every transient fault (network errors, timeouts, 429, 5xx, malformed or
+ * truncated JSON, missing answers in a batch), and JSON-RPC batching. It never returns a partial answer: a call
+ * either yields every result it asked for or throws after `maxAttempts`.
+ */
+
+export type RpcRequest = { method: string; params: unknown[] };
+
+export type RpcClientOptions = {
+  urls: string[];
+  /** Per HTTP request. */
+  timeoutMs?: number;
+  /** Attempts per call before giving up (the indexer's loop retries again after that). */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  logger?: Logger;
+  /** Called on every failed attempt (metrics). */
+  onFault?: (kind: string) => void;
+  /** Called with each completed HTTP request's duration (metrics). */
+  onRequest?: (method: string, seconds: number) => void;
+};
+
+/** An error answer from the node itself (not a transport fault). `code` and `message` come from the node. */
+export class RpcResponseError extends Error {
+  constructor(
+    readonly method: string,
+    readonly code: number,
+    readonly rpcMessage: string,
+    readonly data?: unknown,
+  ) {
+    super(`${method} failed: ${rpcMessage} (code ${code})`);
+    this.name = "RpcResponseError";
+  }
+}
+
+/** The node refused a log query as too large (too many results, or a block range limit). Shrink the range. */
+export function isRangeTooLarge(error: unknown): boolean {
+  if (!(error instanceof RpcResponseError)) return false;
+  const m = error.rpcMessage.toLowerCase();
+  return (
+    error.code === -32005 ||
+    /too many|limit exceeded|range|response size|query returned more than|exceed/.test(m)
+  );
+}
+
+class TransientRpcError extends Error {
+  constructor(
+    readonly kind: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TransientRpcError";
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Node errors worth retrying: rate limits and internal errors; a revert or bad params is not. */
+function isTransientRpcError(code: number, message: string) {
+  return code === 429 || code === -32603 || code === -32000 || /rate|timeout|busy|unavailable|header not found/i.test(message);
+}
+
+export class RpcClient {
+  private next = 0;
+  private id = 1;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(private readonly o: RpcClientOptions) {
+    if (o.urls.length === 0) throw new Error("RpcClient needs at least one URL");
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.maxAttempts = o.maxAttempts ?? 8;
+    this.baseDelayMs = o.baseDelayMs ?? 50;
+    this.maxDelayMs = o.maxDelayMs ?? 5_000;
+  }
+
+  /** One HTTP POST of `body` to `url`; returns the parsed JSON or throws TransientRpcError. */
+  private async post(url: string, body: unknown, label: string): Promise<unknown> {
+    const started = performance.now();
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      const e = error as Error;
+      throw new TransientRpcError(e.name === "TimeoutError" ? "timeout" : "network", `${label}: ${e.message}`);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new TransientRpcError("network", `${label}: reading the answer failed: ${(error as Error).message}`);
+    }
+    this.o.onRequest?.(label, (performance.now() - started) / 1000);
+    if (response.status === 429) throw new TransientRpcError("429", `${label}: HTTP 429 (rate limited)`);
+    if (response.status >= 500) throw new TransientRpcError("5xx", `${label}: HTTP ${response.status}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new TransientRpcError("malformed", `${label}: malformed JSON answer (HTTP ${response.status}, ${text.length} bytes)`);
+    }
+    if (response.status >= 400 && (typeof json !== "object" || json === null)) {
+      throw new TransientRpcError("4xx", `${label}: HTTP ${response.status}`);
+    }
+    return json;
+  }
+
+  private async withRetries<T>(label: string, attempt: (url: string) => Promise<T>): Promise<T> {
+    let lastError: unknown;
+    for (let i = 0; i < this.maxAttempts; i++) {
+      const url = this.o.urls[(this.next + i) % this.o.urls.length]!;
+      try {
+        return await attempt(url);
+      } catch (error) {
+        if (!(error instanceof TransientRpcError)) throw error;
+        lastError = error;
+        this.o.onFault?.(error.kind);
+        // Fall back to the next URL for the following attempts, and stay there while it works.
+        if (this.o.urls.length > 1) this.next = (this.next + 1) % this.o.urls.length;
+        const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** i) * (0.5 + Math.random() / 2);
+        this.o.logger?.debug({ err: error, attempt: i + 1, retryInMs: Math.round(delay) }, "RPC call failed; retrying");
+        await sleep(delay);
+      }
+    }
+    throw lastError;
+  }
+
+  private unwrap(method: string, answer: unknown): unknown {
+    if (typeof answer !== "object" || answer === null) {
+      throw new TransientRpcError("malformed", `${method}: answer is not a JSON-RPC object`);
+    }
+    const a = answer as { result?: unknown; error?: { code?: number; message?: string; data?: unknown } };
+    if (a.error) {
+      const code = Number(a.error.code ?? 0);
+      const message = String(a.error.message ?? "unknown error");
+      if (isTransientRpcError(code, message) && !isRangeTooLarge(new RpcResponseError(method, code, message))) {
+        throw new TransientRpcError("rpc-error", `${method}: ${message} (code ${code})`);
+      }
+      throw new RpcResponseError(method, code, message, a.error.data);
+    }
+    if (!("result" in a)) throw new TransientRpcError("malformed", `${method}: answer has neither result nor error`);
+    return a.result;
+  }
+
+  /** One call. */
+  async request<T = unknown>(method: string, params: unknown[] = []): Promise<T> {
+    return this.withRetries(method, async (url) => {
+      const id = this.id++;
+      const json = await this.post(url, { jsonrpc: "2.0", id, method, params }, method);
+      if (Array.isArray(json)) throw new TransientRpcError("malformed", `${method}: unexpected batch answer`);
+      if ((json as { id?: unknown }).id !== id && (json as { error?: unknown }).error === undefined) {
+        throw new TransientRpcError("malformed", `${method}: answer for another request id`);
+      }
+      return this.unwrap(method, json) as T;
+    });
+  }
+
+  /**
+   * Several calls in one HTTP request (JSON-RPC batch). Results come back in the order of `requests`; any missing,
+   * mismatched or malformed item retries the whole batch.
+   */
+  async batch<T extends unknown[] = unknown[]>(requests: RpcRequest[]): Promise<T> {
+    if (requests.length === 0) return [] as unknown as T;
+    if (requests.length === 1) return [await this.request(requests[0]!.method, requests[0]!.params)] as T;
+    const label = `batch(${requests[0]!.method}×${requests.length})`;
+    return this.withRetries(label, async (url) => {
+      const first = this.id;
+      this.id += requests.length;
+      const body = requests.map((r, i) => ({ jsonrpc: "2.0", id: first + i, method: r.method, params: r.params }));
+      const json = await this.post(url, body, label);
+      if (!Array.isArray(json)) {
+        const error = (json as { error?: { code?: number; message?: string } }).error;
+        if (error) this.unwrap(label, json);
+        throw new TransientRpcError("malformed", `${label}: answer is not an array`);
+      }
+      const byId = new Map<number, unknown>();
+      for (const item of json) byId.set(Number((item as { id?: unknown }).id), item);
+      return requests.map((r, i) => {
+        const item = byId.get(first + i);
+        if (item === undefined) throw new TransientRpcError("malformed", `${label}: answer ${i} missing`);
+        return this.unwrap(r.method, item);
+      }) as T;
+    });
+  }
+}
