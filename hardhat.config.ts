@@ -24,7 +24,7 @@ export default defineConfig({
         settings: {
           evmVersion: "cancun",
           viaIR: true,
-          optimizer: { enabled: true, runs: 10_000 },
+          optimizer: { enabled: true, runs: 2_000 },
         },
       },
     ],

@@ -1,74 +1,764 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {ERC1155Upgradeable} from "@openzeppelin/contracts-upgradeable/token/ERC1155/ERC1155Upgradeable.sol";
-import {OwnableUpgradeable} from "@openzeppelin/contracts-upgradeable/access/OwnableUpgradeable.sol";
+import {AccessControl, IAccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
+import {ERC1155Utils} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Utils.sol";
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {PackedERC1155} from "./token/PackedERC1155.sol";
+import {ICollectionTypes} from "./interfaces/ICollection.sol";
+
+/// @notice What a collection asks of the factory that created it.
+interface IPlatform {
+    function feeRecipient() external view returns (address);
+}
 
 /// @title Collection
-/// @notice One IP partner's ERC-1155 collection. Deployed as an ERC-1167 clone by {EditionFactory} and initialised
-///         once. Each token id is an edition with a hard max supply and a price in the native currency.
-contract Collection is ERC1155Upgradeable, OwnableUpgradeable {
-    struct Edition {
-        uint128 price;
-        uint64 maxSupply;
-        uint64 minted;
+/// @notice One IP partner's ERC-1155 collection: editions (one token id each) with a hard max supply, timed sale
+///         phases with prices, per-wallet limits and Merkle allowlists, referral rewards, EIP-712 mint vouchers,
+///         airdrops, redemption by burning, soulbound editions (ERC-5633), ERC-2981 royalties and pull payouts.
+/// @dev Deployed as an ERC-1167 clone by {EditionFactory} and initialised once, by the factory.
+///
+///      Gas design (see docs/contracts.md). A sale reads and writes exactly two storage words:
+///      - the edition word `_editions[id]`: minted and max supply, phase 0's window, price and wallet limit, the
+///        referral share and the flags, so a phase-0 mint needs no other edition storage;
+///      - the holder word `_packed[id][to]` (see {PackedERC1155}): balance plus one 32-bit mint counter per phase,
+///        so wallet limits cost no extra slot.
+///      Payouts are derived, not booked per sale: everything ever received is `balance + withdrawn`; the platform
+///      is owed `floor(received * feeBps / 10_000)`, referrers what was credited to them, and the partner the rest.
+///      A sale without a referrer therefore writes no accounting storage at all.
+contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTransient, IERC5267, ICollectionTypes {
+    // ------------------------------------------------------------------------------------------------ constants
+
+    /// @notice May create and configure editions, phases, pauses, URIs and royalties, and airdrop.
+    bytes32 public constant EDITION_ADMIN_ROLE = keccak256("EDITION_ADMIN_ROLE");
+    /// @notice Held on the factory (the platform) by accounts whose vouchers every collection accepts.
+    bytes32 public constant VOUCHER_SIGNER_ROLE = keccak256("VOUCHER_SIGNER_ROLE");
+    /// @notice Phases per edition: indexes 0 to 6 (one 32-bit counter each in a holder word).
+    uint256 public constant MAX_PHASES = 7;
+    /// @notice The `phase` reported by {Minted} for voucher mints.
+    uint256 public constant VOUCHER_PHASE = type(uint256).max;
+    uint256 public constant MAX_PLATFORM_FEE_BPS = 1_000;
+    uint256 public constant MAX_REFERRAL_BPS = 5_000;
+    uint256 private constant BPS = 10_000;
+
+    bytes32 public constant MINT_VOUCHER_TYPEHASH = keccak256(
+        "MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline)"
+    );
+    bytes32 private constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    string private constant EIP712_NAME = "Perkmint Collection";
+    string private constant EIP712_VERSION = "1";
+
+    // Edition word layout (bits). Phase words of phases 1..6 use the same offsets for the phase fields.
+    uint256 private constant MAX_SUPPLY_SHIFT = 32; // bits 0..31 hold minted
+    uint256 private constant START_SHIFT = 64;
+    uint256 private constant END_SHIFT = 96;
+    uint256 private constant PRICE_SHIFT = 128; // 80 bits
+    uint256 private constant WALLET_LIMIT_SHIFT = 208; // 24 bits
+    uint256 private constant REFERRAL_SHIFT = 232; // 14 bits
+    uint256 private constant ALLOWLIST_FLAG = 1 << 246;
+    uint256 private constant PAUSED_FLAG = 1 << 247;
+    /// @dev Mirror of the collection-wide pause in every edition word, so a sale reads one word, not two.
+    uint256 private constant COLLECTION_PAUSED_FLAG = 1 << 248;
+    uint256 private constant SOULBOUND_FLAG = 1 << 249;
+    uint256 private constant REDEEMABLE_FLAG = 1 << 250;
+    uint256 private constant URI_FROZEN_FLAG = 1 << 251;
+    uint256 private constant EXISTS_FLAG = 1 << 252;
+    uint256 private constant PHASE_MASK = (((1 << 168) - 1) << START_SHIFT) | ALLOWLIST_FLAG;
+    uint256 private constant U32 = 0xffffffff;
+
+    /// @notice The factory that created this collection (and this implementation).
+    address public immutable factory;
+
+    // ------------------------------------------------------------------------------------------------ storage
+
+    struct Config {
+        address owner;
+        uint16 platformFeeBps;
+        bool paused;
+        uint64 editionCount;
     }
 
-    /// @notice Collection-level metadata (ERC-7572 style `contractURI`).
-    string public contractURI;
-    /// @notice Number of editions created; edition ids run from 1 to `editionCount`.
-    uint256 public editionCount;
-    mapping(uint256 id => Edition) internal _editions;
+    struct Withdrawn {
+        uint128 partner;
+        uint128 platform;
+    }
 
-    /// @notice Emitted when the owner creates an edition.
-    event EditionCreated(uint256 indexed id, uint256 maxSupply, uint256 price);
+    struct ReferralTotals {
+        uint128 credited;
+        uint128 withdrawn;
+    }
 
-    error UnknownEdition(uint256 id);
-    error InvalidMaxSupply(uint256 maxSupply);
-    error ZeroQuantity();
-    error ExceedsMaxSupply(uint256 id, uint256 maxSupply, uint256 minted, uint256 requested);
-    error WrongPayment(uint256 expected, uint256 paid);
+    Config private _config;
+    address private _payoutRecipient;
+    Withdrawn private _withdrawn;
+    ReferralTotals private _referrals;
+    string private _contractURI;
+    mapping(uint256 edition => uint256 word) private _editions;
+    mapping(uint256 edition => mapping(uint256 phase => uint256 word)) private _phaseWords;
+    mapping(uint256 edition => mapping(uint256 phase => bytes32 root)) private _merkleRoots;
+    mapping(uint256 edition => string uri) private _uris;
+    mapping(address referrer => uint256 amount) private _referralOwed;
+    mapping(uint256 bucket => uint256 bits) private _usedVouchers;
 
-    /// @custom:oz-upgrades-unsafe-allow constructor
+    // ------------------------------------------------------------------------------------------------ setup
+
+    /// @dev The implementation is created by the factory and locked: only clones are ever initialised.
     constructor() {
-        _disableInitializers();
+        factory = msg.sender;
+        _config.owner = address(0xdead);
     }
 
-    /// @notice Initialises a fresh clone. Callable once.
-    /// @param owner_ The partner who owns the collection.
-    /// @param contractURI_ Collection metadata URI.
-    /// @param baseURI_ ERC-1155 metadata URI template (`{id}` substitution).
-    function initialize(address owner_, string calldata contractURI_, string calldata baseURI_) external initializer {
-        __ERC1155_init(baseURI_);
-        __Ownable_init(owner_);
-        contractURI = contractURI_;
+    /// @notice Initialises a fresh clone. Only the factory may call it, once.
+    /// @param owner_ The partner: holds DEFAULT_ADMIN_ROLE and receives sales proceeds (until changed).
+    /// @param contractURI_ Collection metadata URI (ERC-7572).
+    /// @param royaltyReceiver Default ERC-2981 royalty receiver, or zero for none.
+    /// @param royaltyBps Default royalty in basis points.
+    /// @param platformFeeBps_ The platform's share of every sale, fixed for the life of the collection.
+    function initialize(
+        address owner_,
+        string calldata contractURI_,
+        address royaltyReceiver,
+        uint96 royaltyBps,
+        uint16 platformFeeBps_
+    ) external {
+        if (msg.sender != factory) revert NotFactory(msg.sender);
+        if (_config.owner != address(0)) revert AlreadyInitialized();
+        if (owner_ == address(0)) revert InvalidOwner(address(0));
+        if (platformFeeBps_ > MAX_PLATFORM_FEE_BPS) revert InvalidPlatformFee(platformFeeBps_, MAX_PLATFORM_FEE_BPS);
+        _config = Config({owner: owner_, platformFeeBps: platformFeeBps_, paused: false, editionCount: 0});
+        _grantRole(DEFAULT_ADMIN_ROLE, owner_);
+        emit OwnershipTransferred(address(0), owner_);
+        if (bytes(contractURI_).length != 0) _contractURI = contractURI_;
+        if (royaltyReceiver != address(0)) {
+            _setDefaultRoyalty(royaltyReceiver, royaltyBps);
+            emit DefaultRoyaltyUpdated(royaltyReceiver, royaltyBps);
+        }
     }
 
-    /// @notice Creates an edition with a hard max supply and a unit price (wei).
-    /// @return id The new edition's token id.
-    function createEdition(uint64 maxSupply, uint128 price) external onlyOwner returns (uint256 id) {
-        if (maxSupply == 0) revert InvalidMaxSupply(maxSupply);
-        id = ++editionCount;
-        _editions[id] = Edition({price: price, maxSupply: maxSupply, minted: 0});
-        emit EditionCreated(id, maxSupply, price);
+    // ------------------------------------------------------------------------------------------------ sales
+
+    /// @notice Buys `quantity` tokens of `edition` in public phase `phase` for `to`, paying exactly
+    ///         `price * quantity`. The phase's wallet limit counts what `to` received in it, whoever pays.
+    /// @param referrer Who referred the buyer (credited the edition's referral share), or zero.
+    /// @dev Parameter order chosen for the selector (0x427293bc): the IR dispatcher compares selectors linearly in
+    ///      ascending order, so a low selector makes the hottest function cheaper to reach.
+    function mint(uint256 edition_, address to, uint256 quantity, uint256 phase_, address referrer)
+        external
+        payable
+    {
+        uint256 e = _editions[edition_];
+        uint256 p = phase_ == 0 ? e : _phaseWord(edition_, phase_);
+        if (p & ALLOWLIST_FLAG != 0) revert AllowlistProofRequired(edition_, phase_);
+        _sell(edition_, phase_, e, p, to, quantity, referrer, type(uint256).max);
     }
 
-    /// @notice Mints `quantity` of edition `id` to `to`, paying exactly `price * quantity`.
-    function mint(address to, uint256 id, uint256 quantity) external payable {
-        Edition storage e = _editions[id];
-        uint256 maxSupply = e.maxSupply;
-        if (maxSupply == 0) revert UnknownEdition(id);
+    /// @notice Buys in allowlist phase `phase`. `to` must be in the phase's Merkle tree with leaf
+    ///         `(to, allowance)` (StandardMerkleTree encoding of `["address", "uint256"]`); `to` may receive at most
+    ///         `allowance` in the phase (and at most the phase's wallet limit, when it has one).
+    function mintAllowlisted(
+        uint256 edition_,
+        address to,
+        uint256 quantity,
+        uint256 phase_,
+        address referrer,
+        uint256 allowance,
+        bytes32[] calldata proof
+    ) external payable {
+        uint256 e = _editions[edition_];
+        uint256 p = phase_ == 0 ? e : _phaseWord(edition_, phase_);
+        if (p & ALLOWLIST_FLAG == 0) revert NotAnAllowlistPhase(edition_, phase_);
+        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(to, allowance))));
+        if (!MerkleProof.verifyCalldata(proof, _merkleRoots[edition_][phase_], leaf)) {
+            revert NotAllowlisted(edition_, phase_, to, allowance);
+        }
+        _sell(edition_, phase_, e, p, to, quantity, referrer, allowance);
+    }
+
+    /// @notice Mints with a voucher signed by a platform voucher signer. Phases and wallet limits do not apply;
+    ///         max supply and pauses do. Anyone may submit it; tokens go to `voucher.recipient`.
+    /// @param chainId The chain the voucher was issued for (must be this chain).
+    /// @param signature The signer's EIP-712 signature over `voucher` for this collection's domain.
+    function mintWithVoucher(MintVoucher calldata voucher, uint256 chainId, bytes calldata signature)
+        external
+        payable
+    {
+        if (chainId != block.chainid) revert VoucherWrongChain(block.chainid, chainId);
+        if (block.timestamp > voucher.deadline) {
+            revert VoucherExpired(voucher.id, voucher.deadline, block.timestamp);
+        }
+        uint256 bucket = voucher.id >> 8;
+        uint256 bit = 1 << (voucher.id & 0xff);
+        uint256 used = _usedVouchers[bucket];
+        if (used & bit != 0) revert VoucherAlreadyUsed(voucher.id);
+        bytes32 structHash = keccak256(
+            abi.encode(
+                MINT_VOUCHER_TYPEHASH,
+                voucher.recipient,
+                voucher.edition,
+                voucher.quantity,
+                voucher.price,
+                voucher.id,
+                voucher.deadline
+            )
+        );
+        (address signer, ECDSA.RecoverError err,) =
+            ECDSA.tryRecoverCalldata(MessageHashUtils.toTypedDataHash(_domainSeparator(), structHash), signature);
+        if (err != ECDSA.RecoverError.NoError || !IAccessControl(factory).hasRole(VOUCHER_SIGNER_ROLE, signer)) {
+            revert InvalidVoucherSignature(signer);
+        }
+        if (msg.value != voucher.price) revert WrongPayment(voucher.price, msg.value);
+        _usedVouchers[bucket] = used | bit;
+
+        uint256 e = _saleableEdition(voucher.edition);
+        address to = voucher.recipient;
+        uint256 quantity = voucher.quantity;
+        if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
+        _checkSupply(voucher.edition, e, quantity);
+        _editions[voucher.edition] = e + quantity;
+        unchecked {
+            _packed[voucher.edition][to] += quantity; // quantity < 2^32 after the supply check
+        }
+        emit VoucherUsed(voucher.id, voucher.edition, to);
+        emit TransferSingle(msg.sender, address(0), to, voucher.edition, quantity);
+        emit Minted(voucher.edition, to, address(0), msg.sender, VOUCHER_PHASE, quantity, msg.value);
+        ERC1155Utils.checkOnERC1155Received(msg.sender, address(0), to, voucher.edition, quantity, "");
+    }
+
+    /// @notice Makes voucher `voucherId` unusable (e.g. before refunding the points it was bought with).
+    ///         Callable by any platform voucher signer.
+    function cancelVoucher(uint256 voucherId) external {
+        if (!IAccessControl(factory).hasRole(VOUCHER_SIGNER_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, VOUCHER_SIGNER_ROLE);
+        }
+        uint256 bit = 1 << (voucherId & 0xff);
+        uint256 used = _usedVouchers[voucherId >> 8];
+        if (used & bit != 0) revert VoucherAlreadyUsed(voucherId);
+        _usedVouchers[voucherId >> 8] = used | bit;
+        emit VoucherCancelled(voucherId, msg.sender);
+    }
+
+    /// @notice Mints `quantities[i]` of `edition` to each `recipients[i]`, within max supply. Ignores phases,
+    ///         wallet limits and pauses.
+    function airdrop(uint256 edition_, address[] calldata recipients, uint256[] calldata quantities)
+        external
+        onlyEditionAdmin
+    {
+        if (recipients.length != quantities.length) revert LengthMismatch(recipients.length, quantities.length);
+        uint256 e = _existingEdition(edition_);
+        uint256 total;
+        for (uint256 i; i < quantities.length; ++i) {
+            if (quantities[i] == 0) revert ZeroQuantity();
+            total += quantities[i];
+        }
+        _checkSupply(edition_, e, total);
+        // Supply is booked before any receiver hook runs, so a re-entrant mint sees it.
+        _editions[edition_] = e + total;
+        mapping(address => uint256) storage holders = _packed[edition_];
+        for (uint256 i; i < recipients.length; ++i) {
+            address to = recipients[i];
+            if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
+            unchecked {
+                holders[to] += quantities[i]; // each quantity <= total < 2^32
+            }
+            emit TransferSingle(msg.sender, address(0), to, edition_, quantities[i]);
+            ERC1155Utils.checkOnERC1155Received(msg.sender, address(0), to, edition_, quantities[i], "");
+        }
+        emit Airdropped(edition_, msg.sender, recipients.length, total);
+    }
+
+    // ------------------------------------------------------------------------------------------------ burning
+
+    /// @notice Burns `quantity` of `edition` held by `from` against an off-chain claim identified by `redemptionRef`
+    ///         (a consumable use, a physical good). The edition must be redeemable and not paused.
+    function redeem(address from, uint256 edition_, uint256 quantity, bytes32 redemptionRef) external {
+        _checkOperator(from);
+        uint256 e = _saleableEdition(edition_);
+        if (e & REDEEMABLE_FLAG == 0) revert NotRedeemable(edition_);
         if (quantity == 0) revert ZeroQuantity();
-        uint256 minted = e.minted;
-        if (minted + quantity > maxSupply) revert ExceedsMaxSupply(id, maxSupply, minted, quantity);
-        uint256 expected = uint256(e.price) * quantity;
-        if (msg.value != expected) revert WrongPayment(expected, msg.value);
-        e.minted = uint64(minted + quantity);
-        _mint(to, id, quantity, "");
+        _burnBalance(from, edition_, quantity);
+        emit TransferSingle(msg.sender, from, address(0), edition_, quantity);
+        emit Redeemed(edition_, from, redemptionRef, msg.sender, quantity);
     }
 
-    /// @notice An edition's price, max supply and minted count.
-    function edition(uint256 id) external view returns (Edition memory) {
-        return _editions[id];
+    /// @notice Burns `quantity` of `edition` held by `from` (the holder or an approved operator), e.g. to discard
+    ///         a soulbound token.
+    function burn(address from, uint256 edition_, uint256 quantity) external {
+        _checkOperator(from);
+        _burnBalance(from, edition_, quantity);
+        emit TransferSingle(msg.sender, from, address(0), edition_, quantity);
+    }
+
+    // ------------------------------------------------------------------------------------------------ payouts
+
+    /// @notice Everything ever paid into the collection (withdrawn or not).
+    function totalReceived() public view returns (uint256) {
+        Withdrawn memory w = _withdrawn;
+        return address(this).balance + w.partner + w.platform + _referrals.withdrawn;
+    }
+
+    /// @notice What the platform can withdraw now.
+    function platformBalance() public view returns (uint256) {
+        return totalReceived() * _config.platformFeeBps / BPS - _withdrawn.platform;
+    }
+
+    /// @notice What the partner can withdraw now: everything received minus the platform's fee, referral credits,
+    ///         and what the partner already withdrew. Rounding remainders land here.
+    function partnerBalance() public view returns (uint256) {
+        uint256 received = totalReceived();
+        return received - received * _config.platformFeeBps / BPS - _referrals.credited - _withdrawn.partner;
+    }
+
+    /// @notice What `referrer` can withdraw now.
+    function referralBalance(address referrer) external view returns (uint256) {
+        return _referralOwed[referrer];
+    }
+
+    /// @notice Total referral rewards ever credited, and withdrawn.
+    function referralTotals() external view returns (uint256 credited, uint256 withdrawn) {
+        return (_referrals.credited, _referrals.withdrawn);
+    }
+
+    /// @notice Sends the partner's proceeds to {payoutRecipient}. Anyone may call it.
+    function withdraw() external nonReentrant {
+        uint256 amount = partnerBalance();
+        if (amount == 0) revert NothingToWithdraw();
+        _withdrawn.partner += uint128(amount);
+        address recipient = payoutRecipient();
+        _send(recipient, amount);
+        emit PartnerWithdrawal(recipient, amount);
+    }
+
+    /// @notice Sends the platform's fees to the factory's current fee recipient. Anyone may call it.
+    function withdrawPlatformFees() external nonReentrant {
+        uint256 amount = platformBalance();
+        if (amount == 0) revert NothingToWithdraw();
+        _withdrawn.platform += uint128(amount);
+        address recipient = IPlatform(factory).feeRecipient();
+        _send(recipient, amount);
+        emit PlatformWithdrawal(recipient, amount);
+    }
+
+    /// @notice Sends `referrer` its referral rewards. Anyone may call it.
+    function withdrawReferralRewards(address referrer) external nonReentrant {
+        uint256 amount = _referralOwed[referrer];
+        if (amount == 0) revert NothingToWithdraw();
+        _referralOwed[referrer] = 0;
+        _referrals.withdrawn += uint128(amount);
+        _send(referrer, amount);
+        emit ReferralWithdrawal(referrer, amount);
+    }
+
+    // ------------------------------------------------------------------------------------------------ editions
+
+    /// @notice Creates an edition (the next token id) with its first phases (index 0 upwards; may be empty).
+    /// @return id The new edition's token id.
+    function createEdition(EditionSettings calldata settings, Phase[] calldata phases)
+        external
+        onlyEditionAdmin
+        returns (uint256 id)
+    {
+        if (settings.maxSupply == 0) revert InvalidMaxSupply(0);
+        if (settings.referralBps > MAX_REFERRAL_BPS) revert InvalidReferralBps(settings.referralBps, MAX_REFERRAL_BPS);
+        if (phases.length > MAX_PHASES) revert TooManyPhases(phases.length, MAX_PHASES);
+        Config memory config = _config;
+        id = ++config.editionCount;
+        _config.editionCount = config.editionCount;
+        uint256 word = EXISTS_FLAG | (uint256(settings.maxSupply) << MAX_SUPPLY_SHIFT)
+            | (uint256(settings.referralBps) << REFERRAL_SHIFT);
+        if (config.paused) word |= COLLECTION_PAUSED_FLAG;
+        if (settings.soulbound) word |= SOULBOUND_FLAG;
+        if (settings.redeemable) word |= REDEEMABLE_FLAG;
+        emit EditionCreated(id, settings.maxSupply, settings.soulbound, settings.redeemable, settings.referralBps);
+        for (uint256 i; i < phases.length; ++i) {
+            uint256 phaseWord = _storePhase(id, i, phases[i]);
+            if (i == 0) word |= phaseWord;
+        }
+        _editions[id] = word;
+        if (bytes(settings.uri).length != 0) {
+            _uris[id] = settings.uri;
+            emit URI(settings.uri, id);
+        }
+        if (settings.royaltyReceiver != address(0)) {
+            _setTokenRoyalty(id, settings.royaltyReceiver, settings.royaltyBps);
+            emit EditionRoyaltyUpdated(id, settings.royaltyReceiver, settings.royaltyBps);
+        }
+    }
+
+    /// @notice Sets (or replaces) phase `phase` of `edition`. Wallet counters of a phase index persist: reuse an
+    ///         index to adjust that phase, not to start an unrelated one.
+    function setPhase(uint256 edition_, uint256 phase_, Phase calldata config) external onlyEditionAdmin {
+        uint256 e = _existingEdition(edition_);
+        if (phase_ >= MAX_PHASES) revert UnknownPhase(edition_, phase_, MAX_PHASES);
+        uint256 phaseWord = _storePhase(edition_, phase_, config);
+        if (phase_ == 0) _editions[edition_] = (e & ~PHASE_MASK) | phaseWord;
+    }
+
+    /// @notice Lowers the max supply of `edition` (never below what was minted; never raises it).
+    function setMaxSupply(uint256 edition_, uint256 maxSupply) external onlyEditionAdmin {
+        uint256 e = _existingEdition(edition_);
+        uint256 current = (e >> MAX_SUPPLY_SHIFT) & U32;
+        if (maxSupply > current) revert MaxSupplyIncrease(edition_, current, maxSupply);
+        uint256 minted = e & U32;
+        if (maxSupply < minted) revert MaxSupplyBelowMinted(edition_, minted, maxSupply);
+        _editions[edition_] = (e & ~(U32 << MAX_SUPPLY_SHIFT)) | (maxSupply << MAX_SUPPLY_SHIFT);
+        emit MaxSupplyUpdated(edition_, current, maxSupply);
+    }
+
+    /// @notice Sets the referral share of `edition`'s sales, in basis points (at most {MAX_REFERRAL_BPS}).
+    function setReferralBps(uint256 edition_, uint256 referralBps) external onlyEditionAdmin {
+        uint256 e = _existingEdition(edition_);
+        if (referralBps > MAX_REFERRAL_BPS) revert InvalidReferralBps(referralBps, MAX_REFERRAL_BPS);
+        _editions[edition_] = (e & ~(uint256(0x3fff) << REFERRAL_SHIFT)) | (referralBps << REFERRAL_SHIFT);
+        emit ReferralBpsUpdated(edition_, referralBps);
+    }
+
+    /// @notice Allows or forbids redeeming `edition`.
+    function setRedeemable(uint256 edition_, bool redeemable) external onlyEditionAdmin {
+        _setFlag(edition_, REDEEMABLE_FLAG, redeemable);
+        emit RedeemableUpdated(edition_, redeemable);
+    }
+
+    /// @notice Pauses or resumes sales and redemptions of `edition`.
+    function setEditionPaused(uint256 edition_, bool paused_) external onlyEditionAdmin {
+        _setFlag(edition_, PAUSED_FLAG, paused_);
+        emit EditionPauseUpdated(edition_, paused_);
+    }
+
+    /// @notice Pauses sales and redemptions of every edition (present and future). Transfers and burns continue.
+    /// @dev Costs about 5,000 gas per edition: the flag is mirrored into each edition word so that sales never read
+    ///      a second storage slot. Editions paused on their own stay paused after {unpause}.
+    function pause() external onlyEditionAdmin {
+        if (_config.paused) revert CollectionPaused();
+        _config.paused = true;
+        _mirrorCollectionPause(true);
+        emit Paused(msg.sender);
+    }
+
+    /// @notice Ends a collection-wide pause.
+    function unpause() external onlyEditionAdmin {
+        if (!_config.paused) revert CollectionNotPaused();
+        _config.paused = false;
+        _mirrorCollectionPause(false);
+        emit Unpaused(msg.sender);
+    }
+
+    /// @notice Sets the metadata URI of `edition` (emits the ERC-1155 `URI` event). Reverts once frozen.
+    function setURI(uint256 edition_, string calldata newURI) external onlyEditionAdmin {
+        uint256 e = _existingEdition(edition_);
+        if (e & URI_FROZEN_FLAG != 0) revert URIFrozen(edition_);
+        _uris[edition_] = newURI;
+        emit URI(newURI, edition_);
+    }
+
+    /// @notice Makes the metadata URI of `edition` permanent.
+    function freezeURI(uint256 edition_) external onlyEditionAdmin {
+        uint256 e = _existingEdition(edition_);
+        if (e & URI_FROZEN_FLAG != 0) revert URIFrozen(edition_);
+        _editions[edition_] = e | URI_FROZEN_FLAG;
+        emit PermanentURI(_uris[edition_], edition_);
+    }
+
+    /// @notice Sets the collection metadata URI (ERC-7572).
+    function setContractURI(string calldata newURI) external onlyEditionAdmin {
+        _contractURI = newURI;
+        emit ContractURIUpdated();
+    }
+
+    /// @notice Sets the collection's default ERC-2981 royalty; a zero receiver removes it.
+    function setDefaultRoyalty(address receiver, uint96 royaltyBps) external onlyEditionAdmin {
+        if (receiver == address(0)) {
+            _deleteDefaultRoyalty();
+            royaltyBps = 0;
+        } else {
+            _setDefaultRoyalty(receiver, royaltyBps);
+        }
+        emit DefaultRoyaltyUpdated(receiver, royaltyBps);
+    }
+
+    /// @notice Sets `edition`'s own ERC-2981 royalty; a zero receiver falls back to the collection default.
+    function setEditionRoyalty(uint256 edition_, address receiver, uint96 royaltyBps) external onlyEditionAdmin {
+        _existingEdition(edition_);
+        if (receiver == address(0)) {
+            _resetTokenRoyalty(edition_);
+            royaltyBps = 0;
+        } else {
+            _setTokenRoyalty(edition_, receiver, royaltyBps);
+        }
+        emit EditionRoyaltyUpdated(edition_, receiver, royaltyBps);
+    }
+
+    // ------------------------------------------------------------------------------------------------ ownership
+
+    /// @notice Where the partner's proceeds go; zero restores the owner.
+    function setPayoutRecipient(address recipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        emit PayoutRecipientUpdated(payoutRecipient(), recipient == address(0) ? _config.owner : recipient);
+        _payoutRecipient = recipient;
+    }
+
+    /// @notice Hands the collection to `newOwner`, moving DEFAULT_ADMIN_ROLE with it. Only the owner may call it.
+    function transferOwnership(address newOwner) external {
+        address previous = _config.owner;
+        if (msg.sender != previous) revert NotOwner(msg.sender, previous);
+        if (newOwner == address(0)) revert InvalidOwner(address(0));
+        _config.owner = newOwner;
+        _revokeRole(DEFAULT_ADMIN_ROLE, previous);
+        _grantRole(DEFAULT_ADMIN_ROLE, newOwner);
+        emit OwnershipTransferred(previous, newOwner);
+    }
+
+    // ------------------------------------------------------------------------------------------------ views
+
+    /// @notice The partner who owns the collection (for marketplaces).
+    function owner() external view returns (address) {
+        return _config.owner;
+    }
+
+    /// @notice Where the partner's proceeds are sent.
+    function payoutRecipient() public view returns (address) {
+        address recipient = _payoutRecipient;
+        return recipient == address(0) ? _config.owner : recipient;
+    }
+
+    /// @notice The platform's share of every sale, in basis points; fixed at creation.
+    function platformFeeBps() external view returns (uint256) {
+        return _config.platformFeeBps;
+    }
+
+    /// @notice Whether the whole collection is paused.
+    function paused() external view returns (bool) {
+        return _config.paused;
+    }
+
+    /// @notice Number of editions; their ids run from 1 to this number.
+    function editionCount() external view returns (uint256) {
+        return _config.editionCount;
+    }
+
+    /// @notice The state of `edition`.
+    function edition(uint256 edition_) external view returns (EditionInfo memory info) {
+        uint256 e = _existingEdition(edition_);
+        info = EditionInfo({
+            minted: e & U32,
+            maxSupply: (e >> MAX_SUPPLY_SHIFT) & U32,
+            referralBps: (e >> REFERRAL_SHIFT) & 0x3fff,
+            paused: e & PAUSED_FLAG != 0,
+            soulbound: e & SOULBOUND_FLAG != 0,
+            redeemable: e & REDEEMABLE_FLAG != 0,
+            uriFrozen: e & URI_FROZEN_FLAG != 0
+        });
+    }
+
+    /// @notice Phase `phase` of `edition` (all zero if never set).
+    function phase(uint256 edition_, uint256 phase_) external view returns (Phase memory config) {
+        uint256 e = _existingEdition(edition_);
+        uint256 p = phase_ == 0 ? e : _phaseWord(edition_, phase_);
+        config = Phase({
+            start: uint32(p >> START_SHIFT),
+            end: uint32(p >> END_SHIFT),
+            price: uint80(p >> PRICE_SHIFT),
+            walletLimit: uint24(p >> WALLET_LIMIT_SHIFT),
+            merkleRoot: _merkleRoots[edition_][phase_]
+        });
+    }
+
+    /// @notice How many tokens of `edition` `account` received in phase `phase`.
+    function mintedInPhase(uint256 edition_, uint256 phase_, address account) external view returns (uint256) {
+        if (phase_ >= MAX_PHASES) revert UnknownPhase(edition_, phase_, MAX_PHASES);
+        return (_packed[edition_][account] >> (32 * (phase_ + 1))) & U32;
+    }
+
+    /// @notice Whether voucher `voucherId` was used or cancelled.
+    function isVoucherUsed(uint256 voucherId) external view returns (bool) {
+        return _usedVouchers[voucherId >> 8] & (1 << (voucherId & 0xff)) != 0;
+    }
+
+    /// @notice ERC-5633: whether tokens of `id` are soulbound (non-transferable).
+    function isSoulbound(uint256 id) external view returns (bool) {
+        return _editions[id] & SOULBOUND_FLAG != 0;
+    }
+
+    /// @inheritdoc PackedERC1155
+    function uri(uint256 id) public view override returns (string memory) {
+        return _uris[id];
+    }
+
+    /// @notice Collection metadata (ERC-7572).
+    function contractURI() external view returns (string memory) {
+        return _contractURI;
+    }
+
+    /// @notice The EIP-712 domain separator vouchers are signed under.
+    function DOMAIN_SEPARATOR() external view returns (bytes32) {
+        return _domainSeparator();
+    }
+
+    /// @inheritdoc IERC5267
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", EIP712_NAME, EIP712_VERSION, block.chainid, address(this), bytes32(0), new uint256[](0));
+    }
+
+    /// @inheritdoc PackedERC1155
+    function supportsInterface(bytes4 interfaceId)
+        public
+        view
+        override(PackedERC1155, AccessControl, ERC2981)
+        returns (bool)
+    {
+        return interfaceId == 0x911ec470 // ERC-5633
+            || PackedERC1155.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId)
+            || ERC2981.supportsInterface(interfaceId);
+    }
+
+    // ------------------------------------------------------------------------------------------------ internals
+
+    modifier onlyEditionAdmin() {
+        if (!hasRole(EDITION_ADMIN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, EDITION_ADMIN_ROLE);
+        }
+        _;
+    }
+
+    /// @dev The shared body of phase sales. `e` is the edition word, `p` the phase word (the edition word for phase
+    ///      0), `allowance` the allowlist cap (max for public phases).
+    function _sell(
+        uint256 edition_,
+        uint256 phase_,
+        uint256 e,
+        uint256 p,
+        address to,
+        uint256 quantity,
+        address referrer,
+        uint256 allowance
+    ) private {
+        if (e & (EXISTS_FLAG | PAUSED_FLAG | COLLECTION_PAUSED_FLAG) != EXISTS_FLAG) _revertNotSaleable(edition_, e);
+        {
+            uint256 start = uint32(p >> START_SHIFT);
+            uint256 end = uint32(p >> END_SHIFT);
+            if (block.timestamp < start || block.timestamp >= end) {
+                revert PhaseNotActive(edition_, phase_, start, end, block.timestamp);
+            }
+        }
+        if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
+        _checkSupply(edition_, e, quantity);
+        // quantity < 2^32 and price < 2^80 here: no overflow.
+        uint256 cost = uint80(p >> PRICE_SHIFT) * quantity;
+        if (msg.value != cost) revert WrongPayment(cost, msg.value);
+
+        uint256 limit = uint24(p >> WALLET_LIMIT_SHIFT);
+        if (limit == 0 || allowance < limit) limit = allowance;
+        uint256 shift = 32 * (phase_ + 1);
+        uint256 word = _packed[edition_][to];
+        uint256 already = (word >> shift) & U32;
+        if (already + quantity > limit) revert ExceedsWalletLimit(edition_, limit, already, quantity);
+        unchecked {
+            // minted + quantity <= maxSupply < 2^32, and a phase counter never exceeds minted: no carries.
+            _editions[edition_] = e + quantity;
+            _packed[edition_][to] = word + quantity + (quantity << shift);
+        }
+        if (referrer != address(0)) _creditReferrer(edition_, e, to, referrer);
+        emit TransferSingle(msg.sender, address(0), to, edition_, quantity);
+        emit Minted(edition_, to, referrer, msg.sender, phase_, quantity, msg.value);
+        ERC1155Utils.checkOnERC1155Received(msg.sender, address(0), to, edition_, quantity, "");
+    }
+
+    function _creditReferrer(uint256 edition_, uint256 e, address to, address referrer) private {
+        if (referrer == to || referrer == msg.sender) revert SelfReferral(referrer);
+        uint256 reward = msg.value * ((e >> REFERRAL_SHIFT) & 0x3fff) / BPS;
+        if (reward != 0) {
+            _referralOwed[referrer] += reward;
+            _referrals.credited += uint128(reward);
+            emit ReferralCredited(referrer, edition_, reward);
+        }
+    }
+
+    function _checkSupply(uint256 edition_, uint256 e, uint256 quantity) private pure {
+        if (quantity == 0) revert ZeroQuantity();
+        uint256 minted = e & U32;
+        uint256 maxSupply = (e >> MAX_SUPPLY_SHIFT) & U32;
+        if (quantity > maxSupply - minted) revert ExceedsMaxSupply(edition_, maxSupply, minted, quantity);
+    }
+
+    function _phaseWord(uint256 edition_, uint256 phase_) private view returns (uint256) {
+        if (phase_ >= MAX_PHASES) revert UnknownPhase(edition_, phase_, MAX_PHASES);
+        return _phaseWords[edition_][phase_];
+    }
+
+    /// @dev Validates and stores a phase; returns its packed fields (phase 0's are merged by the caller).
+    function _storePhase(uint256 edition_, uint256 phase_, Phase calldata config) private returns (uint256 word) {
+        if (config.end < config.start) revert InvalidPhaseWindow(config.start, config.end);
+        word = (uint256(config.start) << START_SHIFT) | (uint256(config.end) << END_SHIFT)
+            | (uint256(config.price) << PRICE_SHIFT) | (uint256(config.walletLimit) << WALLET_LIMIT_SHIFT);
+        if (config.merkleRoot != bytes32(0)) word |= ALLOWLIST_FLAG;
+        if (phase_ != 0) _phaseWords[edition_][phase_] = word;
+        if (config.merkleRoot != _merkleRoots[edition_][phase_]) _merkleRoots[edition_][phase_] = config.merkleRoot;
+        emit PhaseUpdated(
+            edition_, phase_, config.start, config.end, config.price, config.walletLimit, config.merkleRoot
+        );
+    }
+
+    function _existingEdition(uint256 edition_) private view returns (uint256 e) {
+        e = _editions[edition_];
+        if (e & EXISTS_FLAG == 0) revert UnknownEdition(edition_);
+    }
+
+    /// @dev The edition word, if the edition exists and neither it nor the collection is paused.
+    function _saleableEdition(uint256 edition_) private view returns (uint256 e) {
+        e = _editions[edition_];
+        if (e & (EXISTS_FLAG | PAUSED_FLAG | COLLECTION_PAUSED_FLAG) != EXISTS_FLAG) _revertNotSaleable(edition_, e);
+    }
+
+    function _revertNotSaleable(uint256 edition_, uint256 e) private pure {
+        if (e & EXISTS_FLAG == 0) revert UnknownEdition(edition_);
+        if (e & COLLECTION_PAUSED_FLAG != 0) revert CollectionPaused();
+        revert EditionPaused(edition_);
+    }
+
+    /// @dev Sets or clears the collection-pause mirror bit in every edition word.
+    function _mirrorCollectionPause(bool paused_) private {
+        uint256 count = _config.editionCount;
+        for (uint256 id = 1; id <= count; ++id) {
+            uint256 e = _editions[id];
+            _editions[id] = paused_ ? e | COLLECTION_PAUSED_FLAG : e & ~COLLECTION_PAUSED_FLAG;
+        }
+    }
+
+    function _setFlag(uint256 edition_, uint256 flag, bool on) private {
+        uint256 e = _existingEdition(edition_);
+        _editions[edition_] = on ? e | flag : e & ~flag;
+    }
+
+    function _checkTransferable(uint256 id) internal view override {
+        if (_editions[id] & SOULBOUND_FLAG != 0) revert Soulbound(id);
+    }
+
+    function _send(address recipient, uint256 amount) private {
+        (bool ok,) = recipient.call{value: amount}("");
+        if (!ok) revert WithdrawalFailed(recipient, amount);
+    }
+
+    function _domainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(
+                DOMAIN_TYPEHASH, keccak256(bytes(EIP712_NAME)), keccak256(bytes(EIP712_VERSION)), block.chainid, address(this)
+            )
+        );
     }
 }

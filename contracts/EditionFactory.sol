@@ -1,30 +1,87 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {Collection} from "./Collection.sol";
 
 /// @title EditionFactory
-/// @notice Deploys each partner's {Collection} as a cheap ERC-1167 clone of one implementation.
-contract EditionFactory {
-    /// @notice The {Collection} implementation every clone delegates to.
+/// @notice The platform's entry point: deploys each partner's {Collection} as an ERC-1167 clone of one
+///         implementation, and holds the platform settings collections read: the fee (snapshotted into each new
+///         collection), the fee recipient (read when fees are withdrawn) and the voucher signers (read when a
+///         voucher is used).
+contract EditionFactory is AccessControl {
+    /// @notice Accounts whose EIP-712 mint vouchers every collection accepts.
+    bytes32 public constant VOUCHER_SIGNER_ROLE = keccak256("VOUCHER_SIGNER_ROLE");
+    /// @notice The platform fee cap: 10%.
+    uint16 public constant MAX_PLATFORM_FEE_BPS = 1_000;
+
+    /// @notice The {Collection} implementation every clone delegates to (deployed by this factory).
     address public immutable implementation;
 
-    /// @notice Emitted for every new collection; the indexer discovers collections from this event.
-    event CollectionCreated(address indexed collection, address indexed owner, string contractURI);
+    /// @notice Receives the platform's fees when collections' fees are withdrawn.
+    address public feeRecipient;
+    /// @notice The fee, in basis points, that new collections take on every sale.
+    uint16 public platformFeeBps;
 
-    constructor(address implementation_) {
-        implementation = implementation_;
+    /// @notice A new collection; the indexer discovers collections from this event.
+    event CollectionCreated(
+        address indexed collection, address indexed owner, string contractURI, uint256 platformFeeBps
+    );
+    event PlatformFeeUpdated(uint256 previousFeeBps, uint256 newFeeBps);
+    event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
+
+    error InvalidPlatformFee(uint256 feeBps, uint256 maxFeeBps);
+    error InvalidFeeRecipient(address recipient);
+    error InvalidAdmin(address admin);
+
+    /// @param admin Platform admin (DEFAULT_ADMIN_ROLE): sets the fee and recipient, grants voucher signers.
+    /// @param feeRecipient_ Receives platform fees.
+    /// @param platformFeeBps_ Fee for new collections, at most {MAX_PLATFORM_FEE_BPS}.
+    /// @param voucherSigner Initial voucher signer, or zero for none.
+    constructor(address admin, address feeRecipient_, uint16 platformFeeBps_, address voucherSigner) {
+        if (admin == address(0)) revert InvalidAdmin(address(0));
+        implementation = address(new Collection());
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        if (voucherSigner != address(0)) _grantRole(VOUCHER_SIGNER_ROLE, voucherSigner);
+        _setFeeRecipient(feeRecipient_);
+        _setPlatformFee(platformFeeBps_);
     }
 
-    /// @notice Creates a collection owned by the caller.
+    /// @notice Creates a collection owned by the caller, taking the current platform fee.
+    /// @param contractURI_ Collection metadata URI (ERC-7572).
+    /// @param royaltyReceiver Default ERC-2981 royalty receiver, or zero for none.
+    /// @param royaltyBps Default royalty, in basis points.
     /// @return collection The new collection's address.
-    function createCollection(string calldata contractURI_, string calldata baseURI_)
+    function createCollection(string calldata contractURI_, address royaltyReceiver, uint96 royaltyBps)
         external
         returns (address collection)
     {
+        uint16 feeBps = platformFeeBps;
         collection = Clones.clone(implementation);
-        Collection(collection).initialize(msg.sender, contractURI_, baseURI_);
-        emit CollectionCreated(collection, msg.sender, contractURI_);
+        Collection(collection).initialize(msg.sender, contractURI_, royaltyReceiver, royaltyBps, feeBps);
+        emit CollectionCreated(collection, msg.sender, contractURI_, feeBps);
+    }
+
+    /// @notice Sets the fee new collections take (existing collections keep theirs).
+    function setPlatformFee(uint16 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setPlatformFee(feeBps);
+    }
+
+    /// @notice Sets where platform fees are sent (for every collection, from the next withdrawal).
+    function setFeeRecipient(address recipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        _setFeeRecipient(recipient);
+    }
+
+    function _setPlatformFee(uint16 feeBps) private {
+        if (feeBps > MAX_PLATFORM_FEE_BPS) revert InvalidPlatformFee(feeBps, MAX_PLATFORM_FEE_BPS);
+        emit PlatformFeeUpdated(platformFeeBps, feeBps);
+        platformFeeBps = feeBps;
+    }
+
+    function _setFeeRecipient(address recipient) private {
+        if (recipient == address(0)) revert InvalidFeeRecipient(address(0));
+        emit FeeRecipientUpdated(feeRecipient, recipient);
+        feeRecipient = recipient;
     }
 }

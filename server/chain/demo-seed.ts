@@ -4,6 +4,8 @@ import {
   http,
   parseEther,
   parseEventLogs,
+  zeroAddress,
+  zeroHash,
   type Account,
   type Address,
   type Chain,
@@ -60,7 +62,9 @@ export async function seedDemo(publicClient: PublicClient, wallets: DemoWallets,
   };
 
   const factory = getContract({ address: factoryAddress, abi: factoryArtifact.abi, client: { public: publicClient, wallet: partner } });
-  const created = await wait(await factory.write.createCollection(["ipfs://perkmint-demo/collection.json", "ipfs://perkmint-demo/{id}.json"]));
+  const created = await wait(
+    await factory.write.createCollection(["ipfs://perkmint-demo/collection.json", partner.account.address, 500n]),
+  );
   const [event] = parseEventLogs({ abi: factoryArtifact.abi, logs: created.logs, eventName: "CollectionCreated" });
   if (!event) throw new Error("createCollection emitted no CollectionCreated event");
   const collectionAddress = event.args.collection;
@@ -70,7 +74,20 @@ export async function seedDemo(publicClient: PublicClient, wallets: DemoWallets,
     { id: 2n, name: "Studio Sketch", price: parseEther("0.002"), maxSupply: 500n },
   ];
   const asPartner = getContract({ address: collectionAddress, abi: collectionArtifact.abi, client: { public: publicClient, wallet: partner } });
-  for (const e of editions) await wait(await asPartner.write.createEdition([e.maxSupply, e.price]));
+  for (const e of editions) {
+    const settings = {
+      maxSupply: Number(e.maxSupply),
+      referralBps: 0,
+      soulbound: false,
+      redeemable: false,
+      royaltyReceiver: zeroAddress,
+      royaltyBps: 0n,
+      uri: `ipfs://perkmint-demo/${e.id}.json`,
+    };
+    // One public phase (index 0), open from now on, without a wallet limit.
+    const publicSale = { start: 0, end: 2 ** 32 - 1, price: e.price, walletLimit: 0, merkleRoot: zeroHash };
+    await wait(await asPartner.write.createEdition([settings, [publicSale]]));
+  }
 
   const mints: [Wallet, bigint, bigint][] = [
     [wallets.alice, 1n, 1n],
@@ -94,7 +111,10 @@ export async function mintEdition(
 ) {
   const collectionArtifact = await loadArtifact("Collection");
   const asCollector = getContract({ address: collection, abi: collectionArtifact.abi, client: { public: publicClient, wallet } });
-  const hash = await asCollector.write.mint([wallet.account.address, id, quantity], { value: unitPrice * quantity });
+  // Phase 0 (the public sale), no referrer.
+  const hash = await asCollector.write.mint([id, wallet.account.address, quantity, 0n, zeroAddress], {
+    value: unitPrice * quantity,
+  });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`Mint transaction ${hash} reverted`);
   return receipt;

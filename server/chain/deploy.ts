@@ -1,4 +1,4 @@
-import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from "viem";
+import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
 import { loadArtifact } from "./artifacts.ts";
 
 export type PlatformDeployment = {
@@ -9,35 +9,58 @@ export type PlatformDeployment = {
   startBlock: bigint;
 };
 
+/** Platform settings the factory is deployed with. Every address defaults to the deploying account. */
+export type PlatformSettings = {
+  /** Platform admin (DEFAULT_ADMIN_ROLE on the factory): sets the fee and recipient, grants voucher signers. */
+  admin?: Address;
+  /** Receives platform fees. */
+  feeRecipient?: Address;
+  /** Fee new collections take on every sale, in basis points (0–1000). Default 0. */
+  platformFeeBps?: number;
+  /** Initial voucher signer (VOUCHER_SIGNER_ROLE on the factory); `null` for none. */
+  voucherSigner?: Address | null;
+};
+
 type Clients = {
   publicClient: PublicClient;
   walletClient: WalletClient<Transport, Chain, Account>;
 };
 
-async function deployContract(
-  { publicClient, walletClient }: Clients,
-  abi: readonly unknown[],
-  bytecode: `0x${string}`,
-  args: readonly unknown[],
-) {
-  const hash = await walletClient.deployContract({ abi, bytecode, args } as never);
+const zeroAddress: Address = "0x0000000000000000000000000000000000000000";
+
+/**
+ * Deploys the EditionFactory, which deploys the Collection implementation in its constructor (so the
+ * implementation knows its factory without a second transaction).
+ */
+export async function deployPlatform(clients: Clients, settings: PlatformSettings = {}): Promise<PlatformDeployment> {
+  const { publicClient, walletClient } = clients;
+  const factory = await loadArtifact("EditionFactory");
+  const deployer = walletClient.account.address;
+  const feeBps = settings.platformFeeBps ?? 0;
+  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 1000) {
+    throw new RangeError(`platformFeeBps must be an integer from 0 to 1000 (10%), got ${feeBps}.`);
+  }
+  const args = [
+    settings.admin ?? deployer,
+    settings.feeRecipient ?? deployer,
+    feeBps,
+    settings.voucherSigner === null ? zeroAddress : (settings.voucherSigner ?? deployer),
+  ] as const;
+  const hash = await walletClient.deployContract({ abi: factory.abi, bytecode: factory.bytecode, args });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success" || !receipt.contractAddress) {
-    throw new Error(`Deployment transaction ${hash} failed (status ${receipt.status}).`);
+    throw new Error(`Factory deployment transaction ${hash} failed (status ${receipt.status}).`);
   }
-  return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber };
-}
-
-/** Deploys the Collection implementation and the EditionFactory that clones it. */
-export async function deployPlatform(clients: Clients): Promise<PlatformDeployment> {
-  const collection = await loadArtifact("Collection");
-  const factory = await loadArtifact("EditionFactory");
-  const implementation = await deployContract(clients, collection.abi, collection.bytecode, []);
-  const deployedFactory = await deployContract(clients, factory.abi, factory.bytecode, [implementation.address]);
+  const implementation = await publicClient.readContract({
+    address: receipt.contractAddress,
+    abi: factory.abi,
+    functionName: "implementation",
+    blockNumber: receipt.blockNumber,
+  });
   return {
-    chainId: await clients.publicClient.getChainId(),
-    factory: deployedFactory.address,
-    collectionImplementation: implementation.address,
-    startBlock: implementation.blockNumber,
+    chainId: await publicClient.getChainId(),
+    factory: receipt.contractAddress,
+    collectionImplementation: implementation,
+    startBlock: receipt.blockNumber,
   };
 }
