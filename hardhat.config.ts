@@ -34,6 +34,12 @@ export default defineConfig({
     tests: { mocha: "./test", solidity: "./test" },
   },
   test: {
+    // Drop-contract fuzz and invariant tests (test/contracts/sol): enough sequences to find ordering bugs, few
+    // enough for CI. Raise locally with more runs when changing the contracts.
+    solidity: {
+      fuzz: { runs: 256 },
+      invariant: { runs: 48, depth: 40 },
+    },
     mocha: {
       timeout: 120_000,
       // One database server per run: the shared test harness starts it lazily and stops it here.

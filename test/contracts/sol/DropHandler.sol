@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Collection} from "../../../contracts/Collection.sol";
+import {ICollectionTypes} from "../../../contracts/interfaces/ICollection.sol";
+import {Vm} from "./TestBase.sol";
+
+/// @notice Drives a collection through arbitrary sequences of sales, vouchers, transfers, burns, redemptions,
+///         supply cuts and withdrawals from arbitrary senders, keeping ghost books of what should be true.
+contract DropHandler {
+    Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    Collection public immutable collection;
+    address public immutable partner;
+    uint256 public immutable signerKey;
+
+    uint256 public constant PRICE = 7_777; // odd on purpose: fee and referral shares round
+    uint256 public constant LIMITED = 1; // phase 0: wallet limit 3; phase 1: allowlist, limit = allowance
+    uint256 public constant SOULBOUND = 2; // phase 0: no wallet limit; referral 15%
+    uint256 public constant OPEN = 3; // phase 0: no wallet limit; redeemable; referral 50%
+    uint256 public constant WALLET_LIMIT = 3;
+    uint256 public constant VOUCHER_IDS = 16;
+
+    address[] public actors;
+    address[2] public listed;
+    uint256[2] public allowances;
+    bytes32[2] public leaves;
+
+    // Ghost books.
+    uint256 public paidIn;
+    uint256 public withdrawn;
+    bool public soulboundMoved;
+    mapping(uint256 edition => uint256) public ghostMinted;
+    mapping(uint256 edition => mapping(address => uint256)) public ghostBalance;
+    mapping(uint256 edition => mapping(uint256 phase => mapping(address => uint256))) public ghostPhaseMinted;
+    mapping(uint256 voucherId => uint256) public voucherUses;
+    mapping(bytes4 => uint256) public calls;
+
+    constructor(Collection collection_, address partner_, uint256 signerKey_, address[] memory actors_) {
+        collection = collection_;
+        partner = partner_;
+        signerKey = signerKey_;
+        actors = actors_;
+        listed = [actors_[0], actors_[1]];
+        allowances = [uint256(2), uint256(4)];
+        leaves[0] = keccak256(bytes.concat(keccak256(abi.encode(listed[0], allowances[0]))));
+        leaves[1] = keccak256(bytes.concat(keccak256(abi.encode(listed[1], allowances[1]))));
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    function allowlistRoot() external view returns (bytes32) {
+        (bytes32 a, bytes32 b) = leaves[0] < leaves[1] ? (leaves[0], leaves[1]) : (leaves[1], leaves[0]);
+        return keccak256(abi.encodePacked(a, b));
+    }
+
+    /// @dev Any address at all as a sender (most have never been seen), or one of the actors.
+    function _sender(uint256 seed) private returns (address sender) {
+        sender = seed % 3 == 0 ? address(uint160(uint256(keccak256(abi.encode("sender", seed))))) : _actor(seed >> 2);
+        vm.deal(sender, 1 ether);
+    }
+
+    function _actor(uint256 seed) private view returns (address) {
+        return actors[seed % actors.length];
+    }
+
+    function _edition(uint256 seed) private pure returns (uint256) {
+        return 1 + (seed % 3);
+    }
+
+    function mint(uint256 senderSeed, uint256 recipientSeed, uint256 editionSeed, uint256 quantity, uint256 referrerSeed)
+        external
+    {
+        calls[this.mint.selector]++;
+        address sender = _sender(senderSeed);
+        address to = _actor(recipientSeed);
+        uint256 id = _edition(editionSeed);
+        quantity = 1 + (quantity % 5);
+        address referrer = referrerSeed % 2 == 0 ? address(0) : _actor(referrerSeed >> 1);
+        uint256 cost = PRICE * quantity;
+        vm.prank(sender);
+        try collection.mint{value: cost}(id, to, quantity, 0, referrer) {
+            paidIn += cost;
+            _booked(id, 0, to, quantity);
+        } catch {}
+    }
+
+    function mintAllowlisted(uint256 senderSeed, uint256 which, uint256 quantity, bool lie) external {
+        calls[this.mintAllowlisted.selector]++;
+        address sender = _sender(senderSeed);
+        which %= 2;
+        quantity = 1 + (quantity % 3);
+        bytes32[] memory proof = new bytes32[](1);
+        proof[0] = leaves[1 - which];
+        uint256 allowance = allowances[which] + (lie ? 1 : 0);
+        vm.prank(sender);
+        try collection.mintAllowlisted{value: PRICE * quantity}(LIMITED, listed[which], quantity, 1, address(0), allowance, proof) {
+            paidIn += PRICE * quantity;
+            _booked(LIMITED, 1, listed[which], quantity);
+        } catch {}
+    }
+
+    function mintWithVoucher(uint256 senderSeed, uint256 recipientSeed, uint256 editionSeed, uint256 quantity, uint256 voucherId, uint256 price)
+        external
+    {
+        calls[this.mintWithVoucher.selector]++;
+        address sender = _sender(senderSeed);
+        ICollectionTypes.MintVoucher memory v = ICollectionTypes.MintVoucher({
+            recipient: _actor(recipientSeed),
+            edition: _edition(editionSeed),
+            quantity: 1 + (quantity % 4),
+            price: price % 100_000,
+            id: voucherId % VOUCHER_IDS,
+            deadline: block.timestamp + 1 hours
+        });
+        bytes32 structHash = keccak256(
+            abi.encode(collection.MINT_VOUCHER_TYPEHASH(), v.recipient, v.edition, v.quantity, v.price, v.id, v.deadline)
+        );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", collection.DOMAIN_SEPARATOR(), structHash));
+        (uint8 sv, bytes32 r, bytes32 s) = vm.sign(signerKey, digest);
+        vm.prank(sender);
+        try collection.mintWithVoucher{value: v.price}(v, block.chainid, abi.encodePacked(r, s, sv)) {
+            paidIn += v.price;
+            voucherUses[v.id]++;
+            ghostMinted[v.edition] += v.quantity;
+            ghostBalance[v.edition][v.recipient] += v.quantity;
+        } catch {}
+    }
+
+    function transfer(uint256 fromSeed, uint256 toSeed, uint256 editionSeed, uint256 amount, bool batch) external {
+        calls[this.transfer.selector]++;
+        address from = _actor(fromSeed);
+        address to = _actor(toSeed);
+        uint256 id = _edition(editionSeed);
+        amount = amount % 4;
+        vm.prank(from);
+        bool ok;
+        if (batch) {
+            uint256[] memory ids = new uint256[](1);
+            uint256[] memory values = new uint256[](1);
+            ids[0] = id;
+            values[0] = amount;
+            try collection.safeBatchTransferFrom(from, to, ids, values, "") {
+                ok = true;
+            } catch {}
+        } else {
+            try collection.safeTransferFrom(from, to, id, amount, "") {
+                ok = true;
+            } catch {}
+        }
+        if (ok) {
+            if (id == SOULBOUND && amount != 0 && from != to) soulboundMoved = true;
+            ghostBalance[id][from] -= amount;
+            ghostBalance[id][to] += amount;
+        }
+    }
+
+    function burnOrRedeem(uint256 holderSeed, uint256 editionSeed, uint256 amount, bool redeem) external {
+        calls[this.burnOrRedeem.selector]++;
+        address holder = _actor(holderSeed);
+        uint256 id = _edition(editionSeed);
+        amount = amount % 3;
+        vm.prank(holder);
+        bool ok;
+        if (redeem) {
+            try collection.redeem(holder, id, amount, bytes32(amount)) {
+                ok = true;
+            } catch {}
+        } else {
+            try collection.burn(holder, id, amount) {
+                ok = true;
+            } catch {}
+        }
+        if (ok) ghostBalance[id][holder] -= amount;
+    }
+
+    function lowerMaxSupply(uint256 editionSeed, uint256 cut) external {
+        calls[this.lowerMaxSupply.selector]++;
+        uint256 id = _edition(editionSeed);
+        ICollectionTypes.EditionInfo memory info = collection.edition(id);
+        uint256 target = info.maxSupply - (cut % 3);
+        vm.prank(partner);
+        try collection.setMaxSupply(id, target) {} catch {}
+    }
+
+    function withdraw(uint256 which, uint256 referrerSeed) external {
+        calls[this.withdraw.selector]++;
+        uint256 before = address(collection).balance;
+        which %= 3;
+        if (which == 0) {
+            try collection.withdraw() {} catch {}
+        } else if (which == 1) {
+            try collection.withdrawPlatformFees() {} catch {}
+        } else {
+            try collection.withdrawReferralRewards(_actor(referrerSeed)) {} catch {}
+        }
+        withdrawn += before - address(collection).balance;
+    }
+
+    function _booked(uint256 id, uint256 phase, address to, uint256 quantity) private {
+        ghostMinted[id] += quantity;
+        ghostBalance[id][to] += quantity;
+        ghostPhaseMinted[id][phase][to] += quantity;
+    }
+}
