@@ -1,4 +1,4 @@
-import type { Account, Address, Chain, PublicClient, Transport, WalletClient } from "viem";
+import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from "viem";
 import { loadArtifact } from "./artifacts.ts";
 
 export type PlatformDeployment = {
@@ -59,8 +59,8 @@ export async function deployPlatform(clients: Clients, settings: PlatformSetting
   });
   return {
     chainId: await publicClient.getChainId(),
-    factory: receipt.contractAddress,
-    collectionImplementation: implementation,
+    factory: getAddress(receipt.contractAddress),
+    collectionImplementation: getAddress(implementation),
     startBlock: receipt.blockNumber,
   };
 }

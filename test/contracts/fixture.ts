@@ -48,6 +48,7 @@ export async function deployDrop(viem: HardhatViemHelpers) {
   if (!platform || !partner || !alice || !bob || !carol || !dave || !signer || !feeSink) {
     throw new Error("need 8 accounts");
   }
+  const partnerAddress = partner.account.address;
   const factory = await viem.deployContract("EditionFactory", [
     platform.account.address,
     feeSink.account.address,
@@ -66,7 +67,7 @@ export async function deployDrop(viem: HardhatViemHelpers) {
 
   /** Creates an edition as the partner; returns its id. */
   async function createEdition(settings: Partial<EditionSettings> = {}, phases: Phase[] = [phase()]) {
-    const { result } = await collection.simulate.createEdition([editionSettings(settings), phases], { account: partner.account });
+    const { result } = await collection.simulate.createEdition([editionSettings(settings), phases], { account: partnerAddress });
     await collection.write.createEdition([editionSettings(settings), phases]);
     return result;
   }
