@@ -159,6 +159,8 @@ export class Indexer {
   private lastHeadHash: string | undefined;
   private prunedBelow = 0n;
   private wake: (() => void) | undefined;
+  /** A new head was announced while no one was waiting: the next wait returns at once. */
+  private woken = false;
   private ws: WebSocket | undefined;
   private readonly progress: ProgressBar | undefined;
   private readonly labels: { chain_id: string };
@@ -392,7 +394,9 @@ export class Indexer {
         if (checkpoint && first.parentHash !== checkpoint.blockHash) {
           // The range does not extend what is indexed: either the indexed tip was reorganised away, or this range
           // was fetched on a branch that has since been replaced. The stored headers tell which.
-          if (await this.checkpointIsCanonical(checkpoint, head.number)) throw new InconsistentRangeError("range fetched on a replaced branch");
+          if (await this.checkpointIsCanonical(checkpoint, head.number)) throw new InconsistentRangeError(
+            `block ${fetched.from} (parent ${first.parentHash}) does not extend the checkpoint ${checkpoint.blockNumber} (${checkpoint.blockHash})`,
+          );
           await this.handleReorg(checkpoint);
           return applied + (await this.step());
         }
@@ -452,7 +456,10 @@ export class Indexer {
       const ws = new WebSocket(this.o.wsUrl!);
       this.ws = ws;
       ws.addEventListener("open", () => ws.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_subscribe", params: ["newHeads"] })));
-      ws.addEventListener("message", () => this.wake?.());
+      ws.addEventListener("message", () => {
+        if (this.wake) this.wake();
+        else this.woken = true;
+      });
       ws.addEventListener("close", () => {
         this.ws = undefined;
         if (!signal.aborted) setTimeout(connect, 1000).unref();
@@ -464,6 +471,10 @@ export class Indexer {
   }
 
   private waitForHead(signal: AbortSignal) {
+    if (this.woken) {
+      this.woken = false;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const done = () => {
         this.wake = undefined;

@@ -2,7 +2,7 @@ import pg from "pg";
 import type { Logger } from "pino";
 
 /** Session advisory lock class for "the writer of chain N" (objid = chain id). */
-const WRITER_LOCK_CLASS = 0x57524954; // "WRIT"
+export const WRITER_LOCK_CLASS = 0x57524954; // "WRIT"
 
 export class WriterLockLostError extends Error {
   constructor(chainId: number) {

@@ -1,0 +1,216 @@
+// `npm run bench:indexer -- --events N --per-block K`: seeds N ERC-1155 transfer events (mints, batch mints,
+// holder-to-holder transfers and burns), K per block, on a fresh local hardhat node; indexes them from a cold
+// database; checks every balance against the chain; measures the live lag through the HTTP API. The last stdout
+// line is JSON: { events, blocks, seconds, eventsPerSec, getLogsSeconds, rssMB, liveLagMsP50, verified }.
+// Uses DATABASE_URL's server when set (a fresh database on it), else an embedded PostgreSQL.
+import { readFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import { parseArgs } from "node:util";
+import pino from "pino";
+import { encodeFunctionData, type Address, type Hex } from "viem";
+import { createPool, createPrisma } from "../server/database/client.ts";
+import { createApp } from "../server/http/app.ts";
+import { WRITER_LOCK_CLASS } from "../server/indexer/lock.ts";
+import { RpcClient } from "../server/indexer/rpc.ts";
+import {
+  BalanceModel,
+  benchTokenArtifact,
+  compareWithChain,
+  deployBenchToken,
+  holders,
+  NO_FACTORY,
+  prng,
+  startTestChain,
+  type Op,
+} from "../server/testing/chain.ts";
+import { createTestDatabase, stopSharedTestDatabaseServer } from "../server/testing/database.ts";
+import { spawnIndexer } from "../server/testing/indexer-process.ts";
+
+const { values } = parseArgs({
+  options: {
+    events: { type: "string", default: "3000" },
+    "per-block": { type: "string", default: "1" },
+    "live-blocks": { type: "string", default: "40" },
+    seed: { type: "string", default: "1" },
+  },
+});
+const N = Number(values.events);
+const K = Number(values["per-block"]);
+const LIVE = Number(values["live-blocks"]);
+const say = (line: string) => process.stderr.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves once the indexer child holds the writer lock: it is connected, migrated and about to fetch. */
+async function waitForLock(db: import("pg").Pool) {
+  for (;;) {
+    const { rows } = await db.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = 31337 AND granted",
+      [WRITER_LOCK_CLASS],
+    );
+    if (rows[0]!.n !== "0") return;
+    await sleep(2);
+  }
+}
+
+const tc = await startTestChain();
+const database = await createTestDatabase();
+const db = createPool(database.url, 6);
+const rand = prng(Number(values.seed));
+const owners = holders(24);
+const IDS = 12;
+const model = new BalanceModel();
+
+try {
+  const token = await deployBenchToken(tc);
+  const { abi } = await benchTokenArtifact();
+  const from = tc.wallet.account.address;
+  const startBlock = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
+
+  // Seeding: automine off, each block's transactions sent with eth_sendTransaction (the node signs for its dev
+  // accounts), then mined with evm_mine.
+  say(`seeding ${N} events, ${K} per block…`);
+  const seedStarted = performance.now();
+  await tc.setAutomine(false);
+  const seeder = new RpcClient({ urls: [tc.rpcUrl], timeoutMs: 120_000 });
+  let seeded = 0;
+  let blocks = 0;
+  const tx = (data: Hex, ops: number) => ({
+    method: "eth_sendTransaction",
+    params: [{ from, to: token, data, gas: `0x${(80_000 + 45_000 * ops).toString(16)}` }],
+  });
+  let pending: { method: string; params: unknown[] }[] = [];
+  while (seeded < N) {
+    const inBlock = Math.min(K, N - seeded);
+    // About one event in ten is a TransferBatch (a batch mint of 3 ids), the rest TransferSingle (mints, moves, burns).
+    const batchMints = inBlock >= 10 ? Math.floor(inBlock / 10) : rand.next() < 0.1 ? 1 : 0;
+    const singles = inBlock - batchMints;
+    if (singles > 0) {
+      const ops: Op[] = Array.from({ length: singles }, () => model.randomOp(rand, owners, IDS));
+      pending.push(tx(encodeFunctionData({ abi, functionName: "run", args: [ops] }), singles));
+    }
+    if (batchMints > 0) {
+      const to = Array.from({ length: batchMints }, () => rand.pick(owners));
+      const ids = [1n, 2n, 3n].map(() => BigInt(rand.int(1, IDS)));
+      const unique = [...new Set(ids)];
+      const amounts = unique.map(() => BigInt(rand.int(1, 3)));
+      for (const t of to) unique.forEach((id, i) => model.apply({ from: "0x0000000000000000000000000000000000000000", to: t, id, amount: amounts[i]! }));
+      pending.push(tx(encodeFunctionData({ abi, functionName: "mintBatches", args: [to, unique, amounts] }), batchMints * 3));
+    }
+    // A JSON-RPC batch is not necessarily executed in order: the block's transactions go in one batch, and the
+    // evm_mine that seals them in a request of its own.
+    await seeder.batch(pending);
+    await seeder.request("evm_mine");
+    pending = [];
+    seeded += inBlock;
+    blocks++;
+  }
+  await tc.setAutomine(true);
+  const head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
+  say(`seeded ${seeded} events in ${blocks} blocks (${((performance.now() - seedStarted) / 1000).toFixed(1)} s); head ${head}`);
+
+  // The floor: fetching the same logs from the same node, sequentially, in ranges of ~5,000 logs.
+  const targetLogs = 5000;
+  const span = BigInt(Math.max(1, Math.floor(targetLogs / K)));
+  const floorStarted = performance.now();
+  let fetched = 0;
+  for (let b = startBlock + 1n; b <= head; b += span) {
+    const to = b + span - 1n > head ? head : b + span - 1n;
+    const logs = await seeder.request<unknown[]>("eth_getLogs", [{ address: token, fromBlock: `0x${b.toString(16)}`, toBlock: `0x${to.toString(16)}` }]);
+    fetched += logs.length;
+  }
+  const getLogsSeconds = (performance.now() - floorStarted) / 1000;
+  say(`getLogs floor: ${fetched} logs in ${getLogsSeconds.toFixed(2)} s`);
+
+  // The API, for the live lag: a transfer counts as visible when the holdings route returns it.
+  const prisma = createPrisma(database.url);
+  const app = createApp({ prisma, publicClient: tc.publicClient, chainId: 31337, confirmations: 0, logger: pino({ level: "silent" }) });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  const address = server.address();
+  const apiUrl = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+
+  // The indexer runs as `npm run indexer` would, in a process of its own, so its memory is measured alone.
+  const child = spawnIndexer({
+    RPC_URL: tc.rpcUrl,
+    RPC_WS_URL: tc.wsUrl,
+    DATABASE_URL: database.url,
+    FACTORY_ADDRESS: NO_FACTORY,
+    INDEXER_EXTRA_CONTRACTS: token,
+    START_BLOCK: String(startBlock + 1n),
+    CONFIRMATIONS: "0",
+    POLL_INTERVAL_MS: "50",
+    MAX_BLOCK_RANGE: "10000",
+    INDEXER_TARGET_LOGS: String(targetLogs),
+    INDEXER_FETCH_CONCURRENCY: "3",
+    LOG_LEVEL: "warn",
+  });
+  const checkpoint = async () => {
+    const { rows } = await db.query<{ block_number: string }>("SELECT block_number FROM indexer_checkpoint WHERE chain_id = 31337");
+    return rows[0] ? BigInt(rows[0].block_number) : -1n;
+  };
+  const peakRss = async () => {
+    const status = await readFile(`/proc/${child.child.pid}/status`, "utf8").catch(() => "");
+    const kb = /VmHWM:\s+(\d+)/.exec(status)?.[1];
+    return kb ? Number(kb) * 1024 : 0;
+  };
+  await waitForLock(db);
+  const started = performance.now();
+  while ((await checkpoint()) < head) {
+    if (child.child.exitCode !== null) throw new Error(`the indexer exited: ${JSON.stringify(child.logs.slice(-3))}`);
+    await sleep(2);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  say(`indexed ${seeded} events in ${seconds.toFixed(2)} s`);
+  // Verified before the live phase, whose fresh wallets and ids are outside the compared universe.
+  const problems = await compareWithChain(db, tc, token, owners, IDS);
+  const stored = await db.query<{ n: string }>("SELECT count(*)::text AS n FROM chain_event WHERE chain_id = 31337");
+  const verified = problems.length === 0 && Number(stored.rows[0]!.n) === fetched && fetched === N;
+  if (!verified) say(`verification failed: ${problems.slice(0, 5).join("; ")} (stored ${stored.rows[0]!.n}, fetched ${fetched}, seeded ${N})`);
+
+  // Live lag: a fresh wallet receives a fresh token in a new block; poll the API until it shows.
+  const lags: number[] = [];
+  const liveOwners = holders(owners.length + LIVE).slice(owners.length);
+  await tc.setAutomine(false);
+  for (let i = 0; i < LIVE; i++) {
+    const to: Address = liveOwners[i]!;
+    const op = { from: "0x0000000000000000000000000000000000000000" as Address, to, id: BigInt(1000 + i), amount: 1n };
+    await seeder.request("eth_sendTransaction", [{ from, to: token, data: encodeFunctionData({ abi, functionName: "run", args: [[op]] }), gas: "0x30000" }]);
+    const t0 = performance.now();
+    await seeder.request("evm_mine");
+    for (;;) {
+      const res = await fetch(`${apiUrl}/v1/wallets/${to}/holdings`);
+      const body = (await res.json()) as { items?: unknown[] };
+      if (res.ok && body.items && body.items.length > 0) break;
+      await sleep(1);
+    }
+    lags.push(performance.now() - t0);
+    await sleep(rand.int(5, 30));
+  }
+  await tc.setAutomine(true);
+  const rssMax = await peakRss();
+  lags.sort((a, b) => a - b);
+  const liveLagMsP50 = Math.round(lags[Math.floor(lags.length / 2)]! * 10) / 10;
+
+  await child.kill("SIGTERM");
+  server.close();
+  server.closeAllConnections();
+  await prisma.$disconnect();
+  const result = {
+    events: fetched,
+    blocks,
+    seconds: Math.round(seconds * 1000) / 1000,
+    eventsPerSec: Math.round(fetched / seconds),
+    getLogsSeconds: Math.round(getLogsSeconds * 1000) / 1000,
+    rssMB: Math.round(rssMax / 1024 / 1024),
+    liveLagMsP50,
+    verified,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  await db.end();
+  await database.drop().catch(() => {});
+  await stopSharedTestDatabaseServer();
+  await tc.stop();
+}
+process.exit(0);

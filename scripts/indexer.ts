@@ -1,0 +1,87 @@
+// `npm run indexer`: the indexer alone, one writer per chain. Configured like `npm run server` (RPC_URL,
+// DATABASE_URL, DEPLOYMENTS_FILE or FACTORY_ADDRESS, ...). A second copy waits as a standby and takes over when the
+// first dies. With INDEXER_METRICS_PORT it serves /health and /metrics. SIGINT/SIGTERM stop it after the batch in
+// flight; SIGKILL at any point is safe too (every batch commits with its checkpoint).
+import { createServer } from "node:http";
+import { ConfigError, loadConfig } from "../server/config.ts";
+import { createPool } from "../server/database/client.ts";
+import { migrateDatabase } from "../server/database/migrate.ts";
+import { DeepReorgError, Indexer, indexerOptionsFromConfig } from "../server/indexer/indexer.ts";
+import { metricsRegistry } from "../server/indexer/metrics.ts";
+import { RpcClient } from "../server/indexer/rpc.ts";
+import { IndexInvariantError } from "../server/indexer/store.ts";
+import { createLogger } from "../server/lib/logger.ts";
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}
+const logger = createLogger(config.logLevel, "perkmint-indexer");
+const abort = new AbortController();
+// Registered first, so a stop request during start-up is honoured too (the loop then never starts).
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    logger.info({ signal }, "stopping after the batch in flight");
+    abort.abort();
+  });
+}
+
+// The platform module (and its Prisma client and HTTP stack) loads only for an embedded database: a restarted
+// indexer is back at work sooner.
+const database = config.databaseUrl
+  ? { url: config.databaseUrl, embedded: undefined }
+  : await (await import("../server/platform.ts")).resolveDatabase(config, logger);
+await migrateDatabase(database.url);
+const rpc = new RpcClient({ urls: config.rpcUrls, timeoutMs: config.rpcTimeoutMs, logger, maxAttempts: 100, maxDelayMs: 5000 });
+const chainId = Number(BigInt(await rpc.request<string>("eth_chainId")));
+if (config.expectedChainId !== undefined && config.expectedChainId !== chainId) {
+  logger.fatal({ chainId, expected: config.expectedChainId }, "RPC_URL serves another chain than the deployments file");
+  process.exit(1);
+}
+const pool = createPool(database.url, 6);
+const indexer = new Indexer(indexerOptionsFromConfig(config, { db: pool, chainId, logger, progress: true }));
+
+let server: ReturnType<typeof createServer> | undefined;
+if (config.indexerMetricsPort !== undefined) {
+  server = createServer(async (req, res) => {
+    if (req.url === "/metrics") {
+      res.setHeader("content-type", metricsRegistry.contentType);
+      res.end(await metricsRegistry.metrics());
+    } else if (req.url === "/health") {
+      const s = indexer.status;
+      const stalled = s.isWriter && Date.now() - s.lastProgressAt > config.stallSeconds * 1000 &&
+        s.headBlock !== null && s.indexedBlock !== null && s.headBlock - s.indexedBlock > BigInt(config.confirmations + 1);
+      res.statusCode = stalled ? 503 : 200;
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({
+        ok: !stalled,
+        role: s.isWriter ? "writer" : "standby",
+        chainId,
+        indexedBlock: s.indexedBlock?.toString() ?? null,
+        headBlock: s.headBlock?.toString() ?? null,
+        reorgs: s.reorgs,
+      }));
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  });
+  server.listen(config.indexerMetricsPort, config.host);
+}
+
+logger.info({ chainId, startBlock: config.startBlock.toString(), rpcUrls: config.rpcUrls.length }, "indexer started");
+let exitCode = 0;
+try {
+  await indexer.run(abort.signal);
+} catch (error) {
+  exitCode = 1;
+  if (error instanceof DeepReorgError || error instanceof IndexInvariantError) logger.fatal({ err: error }, error.message);
+  else logger.fatal({ err: error }, "indexer stopped");
+}
+server?.close();
+await pool.end();
+await database.embedded?.stop();
+process.exit(exitCode);

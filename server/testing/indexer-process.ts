@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export type IndexerProcess = {
+  child: ChildProcess;
+  /** Every JSON log line the process wrote so far, parsed. */
+  logs: Record<string, unknown>[];
+  /** Resolves with the first log line matching `test` (rejects if the process exits first). */
+  waitFor(test: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+};
+
+/** Starts `scripts/indexer.ts` (what `npm run indexer` runs) as a child process with `env` added. */
+export function spawnIndexer(env: Record<string, string>): IndexerProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/indexer.ts")], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  let buffer = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const line = buffer.slice(0, nl);
+      buffer = buffer.slice(nl + 1);
+      let parsed: Record<string, unknown>;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      logs.push(parsed);
+      for (const w of [...waiters]) {
+        if (w.test(parsed)) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve(parsed);
+        }
+      }
+    }
+  });
+  child.stderr!.on("data", (chunk: Buffer) => {
+    if (stderr.length < 20_000) stderr += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return {
+    child,
+    logs,
+    exited,
+    waitFor(test, timeoutMs = 60_000) {
+      const hit = logs.find(test);
+      if (hit) return Promise.resolve(hit);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`indexer process: no matching log within ${timeoutMs} ms\n${stderr.slice(-2000)}`)), timeoutMs);
+        waiters.push({ test, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+        void exited.then(({ code, signal }) => {
+          clearTimeout(timer);
+          reject(new Error(`indexer process exited (${code ?? signal}) before the expected log\n${stderr.slice(-2000)}\n${JSON.stringify(logs.slice(-5))}`));
+        });
+      });
+    },
+    async kill(signal = "SIGKILL") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import { expect } from "chai";
+import pino from "pino";
+import type pg from "pg";
+import type { Address } from "viem";
+import { createPool } from "../../../server/database/client.ts";
+import { Indexer } from "../../../server/indexer/indexer.ts";
+import {
+  BalanceModel,
+  compareWithChain,
+  deployBenchToken,
+  holders,
+  NO_FACTORY,
+  prng,
+  sendOps,
+  startTestChain,
+  type TestChain,
+} from "../../../server/testing/chain.ts";
+import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+import { startFaultProxy, type FaultProxy } from "../../../server/testing/fault-proxy.ts";
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON) on 20% of calls", function () {
+  let tc: TestChain;
+  let database: TestDatabase;
+  let db: pg.Pool;
+  let token: Address;
+  let proxy: FaultProxy;
+  const owners = holders(5);
+  const IDS = 3;
+
+  before(async function () {
+    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
+    db = createPool(database.url);
+    token = await deployBenchToken(tc);
+    proxy = await startFaultProxy({ upstream: tc.rpcUrl, faultRate: 0.2, seed: 99, hangMs: 400 });
+  });
+
+  after(async function () {
+    await proxy?.close();
+    await db?.end();
+    await database?.drop();
+    await tc?.stop();
+  });
+
+  it("converges to the exact chain state, backfill then live, through a faulty RPC", async function () {
+    const rand = prng(5);
+    const model = new BalanceModel();
+    for (let i = 0; i < 60; i++) {
+      await sendOps(tc, token, Array.from({ length: rand.int(1, 3) }, () => model.randomOp(rand, owners, IDS)));
+      if (i % 7 === 0) await tc.mine(rand.int(1, 20));
+    }
+    const indexer = new Indexer({
+      db,
+      rpcUrls: [proxy.url],
+      chainId: 31337,
+      factory: NO_FACTORY,
+      extraContracts: [token],
+      startBlock: 0n,
+      confirmations: 0,
+      finalityDepth: 64,
+      pollIntervalMs: 10,
+      maxBlockRange: 2,
+      rpcTimeoutMs: 200,
+      writerLock: false,
+      logger: pino({ level: "silent" }),
+    });
+    const abort = new AbortController();
+    const running = indexer.run(abort.signal);
+    const caughtUp = async () => {
+      const head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
+      for (let i = 0; indexer.status.indexedBlock !== head; i++) {
+        if (i > 3000) throw new Error(`stuck at ${indexer.status.indexedBlock} (head ${head})`);
+        await sleep(10);
+      }
+    };
+    await caughtUp();
+    // Live: more blocks, and a reorg, while the faults continue.
+    for (let i = 0; i < 20; i++) {
+      await sendOps(tc, token, [model.randomOp(rand, owners, IDS)]);
+      if (i === 10) {
+        const snapshot = await tc.snapshot();
+        const saved = model.clone();
+        for (let j = 0; j < 3; j++) await sendOps(tc, token, [model.randomOp(rand, owners, IDS)]);
+        await sleep(50);
+        await tc.revert(snapshot);
+        model.balances.clear();
+        for (const [k, v] of saved.balances) model.balances.set(k, v);
+      }
+    }
+    await caughtUp();
+    abort.abort();
+    await running;
+    const faults = Object.values(proxy.stats.faults).reduce((a, b) => a + b, 0);
+    expect(faults, JSON.stringify(proxy.stats)).to.be.at.least(15);
+    const kinds = Object.values(proxy.stats.faults).filter((n) => n > 0).length;
+    expect(kinds, JSON.stringify(proxy.stats)).to.be.at.least(5);
+    expect(await compareWithChain(db, tc, token, owners, IDS)).to.deep.equal([]);
+  });
+});
