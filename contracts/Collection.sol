@@ -253,8 +253,11 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         uint256 e = _existingEdition(edition_);
         uint256 total;
         for (uint256 i; i < quantities.length; ++i) {
-            if (quantities[i] == 0) revert ZeroQuantity();
-            total += quantities[i];
+            uint256 quantity = quantities[i];
+            if (quantity == 0) revert ZeroQuantity();
+            // Each quantity below 2^32 keeps the sum far from overflow (and a larger one exceeds any supply).
+            if (quantity > U32) _checkSupply(edition_, e, quantity);
+            total += quantity;
         }
         _checkSupply(edition_, e, total);
         // Supply is booked before any receiver hook runs, so a re-entrant mint sees it.

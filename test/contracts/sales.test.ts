@@ -396,6 +396,13 @@ describe("Collection: sales", () => {
         "ExceedsMaxSupply",
         [id, 5n, 0n, 2n ** 255n],
       );
+      // Quantities whose sum would overflow are refused with the same error, not a panic.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.airdrop([id, [alice.account.address, alice.account.address], [2n ** 255n, 2n ** 255n]]),
+        collection,
+        "ExceedsMaxSupply",
+        [id, 5n, 0n, 2n ** 255n],
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.airdrop([id, [collection.address], [1n]]),
         collection,
