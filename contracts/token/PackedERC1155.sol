@@ -12,8 +12,8 @@ import {ERC165, IERC165} from "@openzeppelin/contracts/utils/introspection/ERC16
 /// @dev Why not OpenZeppelin's ERC1155: a limited-edition mint must read and write the holder's per-phase mint count
 ///      on every mint, and a separate storage slot for it costs a cold SSTORE (22,100 gas for a new holder, 5,000
 ///      otherwise). Here each `(id, account)` word holds the token balance in its low 32 bits and seven 32-bit
-///      counters above it (see {Collection}), so one SSTORE updates both. Balances fit in 32 bits because a
-///      derived contract caps every id's total supply below 2^32 ({_supplyCap}). Errors, events, acceptance checks
+///      counters above it (see {Collection}), so one SSTORE updates both. Balances fit in 32 bits because the
+///      derived contract caps every id's total supply below 2^32 (a uint32 max supply). Errors, events, acceptance checks
 ///      and approval rules are OpenZeppelin's (IERC1155Errors, ERC1155Utils), so behaviour matches OZ's ERC1155.
 abstract contract PackedERC1155 is ERC165, IERC1155, IERC1155MetadataURI, IERC1155Errors {
     /// @dev Low 32 bits of a packed word: the token balance.

@@ -273,6 +273,28 @@ describe("Collection: editions and settings", () => {
       await viem.assertions.revertWithCustomError(collection.write.pause(asAlice), collection, "AccessControlUnauthorizedAccount");
     });
 
+    it("grants, revokes and renounces roles with OpenZeppelin's events; DEFAULT_ADMIN_ROLE administers every role", async () => {
+      const { collection, partner, alice } = await networkHelpers.loadFixture(fixture);
+      expect(await collection.read.getRoleAdmin([EDITION_ADMIN_ROLE])).to.equal(DEFAULT_ADMIN_ROLE);
+      await viem.assertions.emitWithArgs(collection.write.grantRole([EDITION_ADMIN_ROLE, alice.account.address]), collection, "RoleGranted", [
+        EDITION_ADMIN_ROLE,
+        getAddress(alice.account.address),
+        getAddress(partner.account.address),
+      ]);
+      await viem.assertions.revertWithCustomError(
+        collection.write.renounceRole([EDITION_ADMIN_ROLE, partner.account.address], { account: alice.account }),
+        collection,
+        "AccessControlBadConfirmation",
+      );
+      await viem.assertions.emitWithArgs(
+        collection.write.renounceRole([EDITION_ADMIN_ROLE, alice.account.address], { account: alice.account }),
+        collection,
+        "RoleRevoked",
+        [EDITION_ADMIN_ROLE, getAddress(alice.account.address), getAddress(alice.account.address)],
+      );
+      expect(await collection.read.hasRole([EDITION_ADMIN_ROLE, alice.account.address])).to.equal(false);
+    });
+
     it("transferOwnership moves DEFAULT_ADMIN_ROLE and the default payout recipient", async () => {
       const { collection, partner, alice } = await networkHelpers.loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { encodeFunctionData, getAddress, parseEther, zeroAddress } from "viem";
+import { encodeFunctionData, getAddress, parseEther, toFunctionSelector, zeroAddress } from "viem";
 import { deployDrop, FEE_BPS, phase, PRICE } from "./fixture.ts";
 
 const { viem, networkHelpers } = await network.create();
@@ -151,6 +151,8 @@ describe("Collection: payouts", () => {
     await payee.write.configure([2, collection.address, encodeFunctionData({ abi: collection.abi, functionName: "withdraw" })]);
     await collection.write.withdraw();
     expect(await payee.read.reentrySucceeded()).to.equal(false);
+    // It was refused by the guard (ReentrancyGuardReentrantCall()), not by running out of funds.
+    expect(await payee.read.reentryResult()).to.equal(toFunctionSelector("ReentrancyGuardReentrantCall()"));
     await payee.write.configure([
       2,
       collection.address,
