@@ -504,15 +504,20 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         _payoutRecipient = recipient;
     }
 
-    /// @notice Hands the collection to `newOwner`, moving DEFAULT_ADMIN_ROLE with it. Only the owner may call it.
+    /// @notice Hands the collection to `newOwner`, moving DEFAULT_ADMIN_ROLE with it; future proceeds go to the new
+    ///         owner (any custom payout recipient is cleared). Only the owner may call it; withdraw first what is
+    ///         owed to the old owner.
     function transferOwnership(address newOwner) external {
         address previous = _config.owner;
         if (msg.sender != previous) revert NotOwner(msg.sender, previous);
         if (newOwner == address(0)) revert InvalidOwner(address(0));
+        address previousRecipient = payoutRecipient();
         _config.owner = newOwner;
+        delete _payoutRecipient;
         _revokeRole(DEFAULT_ADMIN_ROLE, previous);
         _grantRole(DEFAULT_ADMIN_ROLE, newOwner);
         emit OwnershipTransferred(previous, newOwner);
+        if (previousRecipient != newOwner) emit PayoutRecipientUpdated(previousRecipient, newOwner);
     }
 
     // ------------------------------------------------------------------------------------------------ views

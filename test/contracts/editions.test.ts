@@ -295,8 +295,9 @@ describe("Collection: editions and settings", () => {
       expect(await collection.read.hasRole([EDITION_ADMIN_ROLE, alice.account.address])).to.equal(false);
     });
 
-    it("transferOwnership moves DEFAULT_ADMIN_ROLE and the default payout recipient", async () => {
-      const { collection, partner, alice } = await networkHelpers.loadFixture(fixture);
+    it("transferOwnership moves DEFAULT_ADMIN_ROLE and the payout recipient", async () => {
+      const { collection, partner, alice, bob } = await networkHelpers.loadFixture(fixture);
+      await collection.write.setPayoutRecipient([bob.account.address]);
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.transferOwnership([alice.account.address], { account: alice.account }),
         collection,
@@ -304,10 +305,9 @@ describe("Collection: editions and settings", () => {
         [getAddress(alice.account.address), getAddress(partner.account.address)],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(collection.write.transferOwnership([zeroAddress]), collection, "InvalidOwner", [zeroAddress]);
-      await viem.assertions.emitWithArgs(collection.write.transferOwnership([alice.account.address]), collection, "OwnershipTransferred", [
-        getAddress(partner.account.address),
-        getAddress(alice.account.address),
-      ]);
+      const tx = collection.write.transferOwnership([alice.account.address]);
+      await viem.assertions.emitWithArgs(tx, collection, "OwnershipTransferred", [getAddress(partner.account.address), getAddress(alice.account.address)]);
+      await viem.assertions.emitWithArgs(tx, collection, "PayoutRecipientUpdated", [getAddress(bob.account.address), getAddress(alice.account.address)]);
       expect(getAddress(await collection.read.owner())).to.equal(getAddress(alice.account.address));
       expect(await collection.read.hasRole([DEFAULT_ADMIN_ROLE, alice.account.address])).to.equal(true);
       expect(await collection.read.hasRole([DEFAULT_ADMIN_ROLE, partner.account.address])).to.equal(false);

@@ -30,6 +30,10 @@ contract DropHandler {
     uint256 public paidIn;
     uint256 public withdrawn;
     bool public soulboundMoved;
+    /// @notice Set if a sale or redemption ever succeeded while the collection or its edition was paused.
+    bool public actedWhilePaused;
+    bool public collectionPaused;
+    mapping(uint256 edition => bool) public editionPaused;
     mapping(uint256 edition => uint256) public ghostMinted;
     mapping(uint256 edition => mapping(address => uint256)) public ghostBalance;
     mapping(uint256 edition => mapping(uint256 phase => mapping(address => uint256))) public ghostPhaseMinted;
@@ -82,6 +86,7 @@ contract DropHandler {
         uint256 cost = PRICE * quantity;
         vm.prank(sender);
         try collection.mint{value: cost}(id, to, quantity, 0, referrer) {
+            _checkNotPaused(id);
             paidIn += cost;
             _booked(id, 0, to, quantity);
         } catch {}
@@ -97,6 +102,7 @@ contract DropHandler {
         uint256 allowance = allowances[which] + (lie ? 1 : 0);
         vm.prank(sender);
         try collection.mintAllowlisted{value: PRICE * quantity}(LIMITED, listed[which], quantity, 1, address(0), allowance, proof) {
+            _checkNotPaused(LIMITED);
             paidIn += PRICE * quantity;
             _booked(LIMITED, 1, listed[which], quantity);
         } catch {}
@@ -122,6 +128,7 @@ contract DropHandler {
         (uint8 sv, bytes32 r, bytes32 s) = vm.sign(signerKey, digest);
         vm.prank(sender);
         try collection.mintWithVoucher{value: v.price}(v, block.chainid, abi.encodePacked(r, s, sv)) {
+            _checkNotPaused(v.edition);
             paidIn += v.price;
             voucherUses[v.id]++;
             ghostMinted[v.edition] += v.quantity;
@@ -166,6 +173,7 @@ contract DropHandler {
         bool ok;
         if (redeem) {
             try collection.redeem(holder, id, amount, bytes32(amount)) {
+                _checkNotPaused(id);
                 ok = true;
             } catch {}
         } else {
@@ -185,6 +193,22 @@ contract DropHandler {
         try collection.setMaxSupply(id, target) {} catch {}
     }
 
+    /// @notice Pauses or resumes the collection, or one edition, as the partner.
+    function togglePause(uint256 editionSeed, bool wholeCollection) external {
+        calls[this.togglePause.selector]++;
+        vm.startPrank(partner);
+        if (wholeCollection) {
+            if (collectionPaused) collection.unpause();
+            else collection.pause();
+            collectionPaused = !collectionPaused;
+        } else {
+            uint256 id = _edition(editionSeed);
+            editionPaused[id] = !editionPaused[id];
+            collection.setEditionPaused(id, editionPaused[id]);
+        }
+        vm.stopPrank();
+    }
+
     function withdraw(uint256 which, uint256 referrerSeed) external {
         calls[this.withdraw.selector]++;
         uint256 before = address(collection).balance;
@@ -197,6 +221,10 @@ contract DropHandler {
             try collection.withdrawReferralRewards(_actor(referrerSeed)) {} catch {}
         }
         withdrawn += before - address(collection).balance;
+    }
+
+    function _checkNotPaused(uint256 id) private {
+        if (collectionPaused || editionPaused[id]) actedWhilePaused = true;
     }
 
     function _booked(uint256 id, uint256 phase, address to, uint256 quantity) private {

@@ -37,7 +37,7 @@ contract DropInvariantsTest is TestBase {
         vm.stopPrank();
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](7);
+        bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = DropHandler.mint.selector;
         selectors[1] = DropHandler.mintAllowlisted.selector;
         selectors[2] = DropHandler.mintWithVoucher.selector;
@@ -45,6 +45,7 @@ contract DropInvariantsTest is TestBase {
         selectors[4] = DropHandler.burnOrRedeem.selector;
         selectors[5] = DropHandler.lowerMaxSupply.selector;
         selectors[6] = DropHandler.withdraw.selector;
+        selectors[7] = DropHandler.togglePause.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
@@ -108,6 +109,16 @@ contract DropInvariantsTest is TestBase {
                 address actor = handler.actors(i);
                 assertEq(collection.balanceOf(actor, id), handler.ghostBalance(id, actor), "balance != ghost");
             }
+        }
+    }
+
+    /// @notice Nothing is sold or redeemed while the collection or the edition is paused, and the collection-wide
+    ///         pause mirrored into edition words always agrees with the collection's flag.
+    function invariant_pausesHold() public view {
+        assertTrue(!handler.actedWhilePaused(), "acted while paused");
+        assertTrue(collection.paused() == handler.collectionPaused(), "collection pause flag");
+        for (uint256 id = 1; id <= 3; ++id) {
+            assertTrue(collection.edition(id).paused == handler.editionPaused(id), "edition pause flag");
         }
     }
 
