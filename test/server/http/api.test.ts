@@ -1,22 +1,24 @@
 import { expect } from "chai";
 import type { Server } from "node:http";
-import { network } from "hardhat";
-import { getAddress, getContract, type Address } from "viem";
+import { createPublicClient, defineChain, getAddress, getContract, http, type PublicClient } from "viem";
 import { loadArtifact } from "../../../server/chain/artifacts.ts";
 import { deployPlatform } from "../../../server/chain/deploy.ts";
-import { seedDemo, type DemoSeed } from "../../../server/chain/demo-seed.ts";
+import { demoAccounts, demoWallets, seedDemo, walletFor, type DemoSeed } from "../../../server/chain/demo-seed.ts";
+import { startLocalChain, type LocalChain } from "../../../server/chain/local-node.ts";
 import { createPool, createPrisma, type PrismaClient } from "../../../server/database/client.ts";
 import { createApp } from "../../../server/http/app.ts";
 import { Indexer } from "../../../server/indexer/indexer.ts";
 import { createLogger } from "../../../server/lib/logger.ts";
+import { findFreePort } from "../../../server/lib/ports.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
 
-// A real in-process Hardhat chain, the real indexer and a real PostgreSQL database of this suite's own.
-const { viem } = await network.create();
-const publicClient = await viem.getPublicClient();
-const [operator, partner, alice, bob, carol] = await viem.getWalletClients();
-
+// A real Hardhat node, the real indexer and a real PostgreSQL database of this suite's own.
 describe("HTTP API", () => {
+  let chain: LocalChain;
+  let publicClient: PublicClient;
+  const partner = { account: demoAccounts.partner };
+  const alice = { account: demoAccounts.alice };
+  const carol = { account: demoAccounts.carol };
   let db: TestDatabase;
   let prisma: PrismaClient;
   let pool: ReturnType<typeof createPool>;
@@ -24,9 +26,10 @@ describe("HTTP API", () => {
   let base: string;
   let indexer: Indexer;
   let seed: DemoSeed;
+  let bob: ReturnType<typeof walletFor>;
 
   const catchUp = async () => {
-    while ((await indexer.step()) !== null);
+    while ((await indexer.step()) > 0);
   };
   const get = async (path: string) => {
     const res = await fetch(base + path);
@@ -35,16 +38,26 @@ describe("HTTP API", () => {
   };
 
   before(async () => {
+    chain = await startLocalChain({ port: await findFreePort() });
+    const viemChain = defineChain({
+      id: 31337,
+      name: "Hardhat",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [chain.rpcUrl] } },
+    });
+    publicClient = createPublicClient({ chain: viemChain, transport: http(chain.rpcUrl) });
     db = await createTestDatabase();
     prisma = createPrisma(db.url);
     pool = createPool(db.url);
-    const deployment = await deployPlatform({ publicClient, walletClient: operator! });
-    seed = await seedDemo(publicClient, { partner: partner!, alice: alice!, bob: bob! }, deployment.factory);
+    const deployment = await deployPlatform({ publicClient, walletClient: walletFor(demoAccounts.operator, viemChain, chain.rpcUrl) });
+    seed = await seedDemo(publicClient, demoWallets(viemChain, chain.rpcUrl), deployment.factory);
+    bob = walletFor(demoAccounts.bob, viemChain, chain.rpcUrl);
     const chainId = await publicClient.getChainId();
     const logger = createLogger("silent");
     indexer = new Indexer({
       db: pool,
-      client: publicClient,
+      rpcUrls: [chain.rpcUrl],
+      writerLock: false,
       chainId,
       factory: deployment.factory,
       startBlock: deployment.startBlock,
@@ -64,10 +77,15 @@ describe("HTTP API", () => {
   });
 
   after(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    if (server) {
+      const closed = new Promise((resolve) => server.close(resolve));
+      server.closeAllConnections();
+      await closed;
+    }
     await prisma?.$disconnect();
     await pool?.end();
     await db?.drop();
+    await chain?.stop();
   });
 
   it("GET /health reports the indexed block, the head and the lag", async () => {
@@ -90,17 +108,17 @@ describe("HTTP API", () => {
     expect(body.items).to.have.length(1);
     const [c] = body.items;
     expect(c.address).to.equal(getAddress(seed.collection));
-    expect(c.owner).to.equal(getAddress(partner!.account.address));
+    expect(c.owner).to.equal(getAddress(partner.account.address));
     expect(c.chainId).to.equal(31337);
     expect(c.createdBlock).to.match(/^[0-9]+$/);
   });
 
   it("GET /v1/wallets/:address/holdings answers balances as of the indexed block", async () => {
     const head = await publicClient.getBlockNumber();
-    const { status, body } = await get(`/v1/wallets/${alice!.account.address.toLowerCase()}/holdings`);
+    const { status, body } = await get(`/v1/wallets/${alice.account.address.toLowerCase()}/holdings`);
     expect(status).to.equal(200);
     expect(body).to.deep.equal({
-      address: getAddress(alice!.account.address),
+      address: getAddress(alice.account.address),
       asOfBlock: head.toString(),
       items: [
         { collection: getAddress(seed.collection), tokenId: "1", amount: "1" },
@@ -111,21 +129,21 @@ describe("HTTP API", () => {
   });
 
   it("pages holdings with an opaque cursor in a stable order", async () => {
-    const first = await get(`/v1/wallets/${alice!.account.address}/holdings?limit=1`);
+    const first = await get(`/v1/wallets/${alice.account.address}/holdings?limit=1`);
     expect(first.body.items.map((i: { tokenId: string }) => i.tokenId)).to.deep.equal(["1"]);
     expect(first.body.nextCursor).to.be.a("string");
-    const second = await get(`/v1/wallets/${alice!.account.address}/holdings?limit=1&cursor=${first.body.nextCursor}`);
+    const second = await get(`/v1/wallets/${alice.account.address}/holdings?limit=1&cursor=${first.body.nextCursor}`);
     expect(second.body.items.map((i: { tokenId: string }) => i.tokenId)).to.deep.equal(["2"]);
     expect(second.body.nextCursor).to.equal(null);
   });
 
   it("follows a transfer: the sender loses the edition and the recipient gains it once indexed", async () => {
-    const collection = getContract({ address: seed.collection, abi: (await loadArtifact("Collection")).abi, client: { public: publicClient, wallet: bob! } });
-    const hash = await collection.write.safeTransferFrom([bob!.account.address, carol!.account.address, 1n, 2n, "0x"]);
+    const collection = getContract({ address: seed.collection, abi: (await loadArtifact("Collection")).abi, client: { public: publicClient, wallet: bob } });
+    const hash = await collection.write.safeTransferFrom([bob.account.address, carol.account.address, 1n, 2n, "0x"]);
     await publicClient.waitForTransactionReceipt({ hash });
     await catchUp();
-    expect((await get(`/v1/wallets/${bob!.account.address}/holdings`)).body.items).to.deep.equal([]);
-    expect((await get(`/v1/wallets/${carol!.account.address}/holdings`)).body.items).to.deep.equal([
+    expect((await get(`/v1/wallets/${bob.account.address}/holdings`)).body.items).to.deep.equal([]);
+    expect((await get(`/v1/wallets/${carol.account.address}/holdings`)).body.items).to.deep.equal([
       { collection: getAddress(seed.collection), tokenId: "1", amount: "2" },
     ]);
   });
