@@ -29,11 +29,11 @@ contract DropInvariantsTest is TestBase {
         phases[0] = ICollectionTypes.Phase(0, type(uint32).max, uint80(price), 3, bytes32(0));
         phases[1] = ICollectionTypes.Phase(0, type(uint32).max, uint80(price), 0, handler.allowlistRoot());
         vm.startPrank(PARTNER);
-        collection.createEdition(_settings(30, 0, false, false), phases);
+        collection.createEdition(_settings(12, 0, false, false), phases);
         ICollectionTypes.Phase[] memory open = new ICollectionTypes.Phase[](1);
         open[0] = ICollectionTypes.Phase(0, type(uint32).max, uint80(price), 0, bytes32(0));
-        collection.createEdition(_settings(25, 1_500, true, true), open);
-        collection.createEdition(_settings(40, 5_000, false, true), open);
+        collection.createEdition(_settings(10, 1_500, true, true), open);
+        collection.createEdition(_settings(14, 5_000, false, true), open);
         vm.stopPrank();
 
         targetContract(address(handler));
