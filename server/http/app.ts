@@ -6,6 +6,7 @@ import { collectionsRouter, describeCollectionsRoutes } from "../collections/rou
 import type { PrismaClient } from "../database/client.ts";
 import { describeWalletsRoutes, walletsRouter } from "../wallets/routes.ts";
 import { describeHealthRoutes, healthRouter } from "./health.ts";
+import { metricsRouter } from "./metrics.ts";
 import { buildOpenApiDocument, OpenAPIRegistry } from "./openapi.ts";
 import { errorHandler, notFoundHandler } from "./problem.ts";
 
@@ -47,6 +48,7 @@ export function createApp(deps: AppDeps) {
     res.json(openapi);
   });
   app.use(healthRouter(deps));
+  app.use(metricsRouter());
   app.use(collectionsRouter(deps));
   app.use(walletsRouter(deps));
   app.use(notFoundHandler);

@@ -90,3 +90,147 @@ export async function getHoldings(
     holdings: rows.map((r) => ({ collection: r.collection, tokenId: BigInt(r.tokenId.toFixed(0)), amount: BigInt(r.amount.toFixed(0)) })),
   };
 }
+
+/** The checkpoint with its block's time and when it last moved (for /health's lag in seconds and stall detection). */
+export async function getIndexerProgress(
+  prisma: PrismaClient,
+  chainId: number,
+): Promise<{ blockNumber: bigint; blockTime: Date | null; updatedAt: Date } | null> {
+  const checkpoint = await prisma.indexerCheckpoint.findUnique({ where: { chainId } });
+  if (!checkpoint) return null;
+  const block = await prisma.indexedBlock.findUnique({ where: { chainId_number: { chainId, number: checkpoint.blockNumber } } });
+  return { blockNumber: checkpoint.blockNumber, blockTime: block?.timestamp ?? null, updatedAt: checkpoint.updatedAt };
+}
+
+const lower = (a: string) => a.toLowerCase();
+
+/**
+ * A wallet's balance of one edition as of the end of `blockNumber` (any past block still on the indexed branch),
+ * summed from the transfers up to it. Null when the block is not indexed yet.
+ */
+export async function getBalanceAt(
+  prisma: PrismaClient,
+  chainId: number,
+  query: { owner: string; collection: string; tokenId: bigint; blockNumber: bigint },
+): Promise<bigint | null> {
+  const indexed = await getIndexedBlock(prisma, chainId);
+  if (indexed === null || query.blockNumber > indexed) return null;
+  const owner = lower(query.owner);
+  const rows = await prisma.$queryRaw<{ amount: string }[]>`
+    SELECT (coalesce((SELECT sum(amount) FROM token_transfer WHERE chain_id = ${chainId} AND to_address = ${owner}
+                        AND collection = ${lower(query.collection)} AND token_id = ${query.tokenId.toString()}::numeric
+                        AND block_number <= ${query.blockNumber} AND from_address <> to_address), 0)
+          - coalesce((SELECT sum(amount) FROM token_transfer WHERE chain_id = ${chainId} AND from_address = ${owner}
+                        AND collection = ${lower(query.collection)} AND token_id = ${query.tokenId.toString()}::numeric
+                        AND block_number <= ${query.blockNumber} AND from_address <> to_address), 0))::text AS amount`;
+  return BigInt(rows[0]!.amount);
+}
+
+export type HeldSince = { amount: bigint; sinceBlock: bigint; since: Date } | null;
+
+/** Since when `owner` has continuously held a positive balance of the edition (perks: "held for N days"). */
+export async function getHeldSince(
+  prisma: PrismaClient,
+  chainId: number,
+  query: { owner: string; collection: string; tokenId: bigint },
+): Promise<HeldSince> {
+  const row = await prisma.tokenBalance.findUnique({
+    where: {
+      chainId_collection_tokenId_owner: { chainId, collection: lower(query.collection), tokenId: query.tokenId.toString(), owner: lower(query.owner) },
+    },
+  });
+  if (!row || row.heldSinceBlock === null || row.heldSinceTime === null) return null;
+  return { amount: BigInt(row.amount.toFixed(0)), sinceBlock: row.heldSinceBlock, since: row.heldSinceTime };
+}
+
+export type EditionSupply = { minted: bigint; burned: bigint; supply: bigint; holders: number };
+
+export async function getEditionSupply(
+  prisma: PrismaClient,
+  chainId: number,
+  query: { collection: string; tokenId: bigint },
+): Promise<EditionSupply | null> {
+  const row = await prisma.tokenSupply.findUnique({
+    where: { chainId_collection_tokenId: { chainId, collection: lower(query.collection), tokenId: query.tokenId.toString() } },
+  });
+  if (!row) return null;
+  return { minted: BigInt(row.minted.toFixed(0)), burned: BigInt(row.burned.toFixed(0)), supply: BigInt(row.supply.toFixed(0)), holders: row.holders };
+}
+
+/** Holders of an edition ordered by owner address, starting after `after`. */
+export async function listHolders(
+  prisma: PrismaClient,
+  chainId: number,
+  query: { collection: string; tokenId: bigint },
+  page: { limit: number; after?: string },
+): Promise<{ owner: string; amount: bigint; heldSinceBlock: bigint | null }[]> {
+  const rows = await prisma.tokenBalance.findMany({
+    where: {
+      chainId,
+      collection: lower(query.collection),
+      tokenId: query.tokenId.toString(),
+      amount: { gt: 0 },
+      ...(page.after ? { owner: { gt: lower(page.after) } } : {}),
+    },
+    orderBy: { owner: "asc" },
+    take: page.limit,
+  });
+  return rows.map((r) => ({ owner: r.owner, amount: BigInt(r.amount.toFixed(0)), heldSinceBlock: r.heldSinceBlock }));
+}
+
+export type Activity = {
+  blockNumber: bigint;
+  blockTime: Date;
+  txHash: string;
+  logIndex: number;
+  batchIndex: number;
+  collection: string;
+  tokenId: bigint;
+  from: string;
+  to: string;
+  amount: bigint;
+};
+
+/** A wallet's transfers (in and out), newest first, starting before `before` (block, log index, batch index). */
+export async function getActivity(
+  prisma: PrismaClient,
+  chainId: number,
+  owner: string,
+  page: { limit: number; before?: { blockNumber: bigint; logIndex: number; batchIndex: number } },
+): Promise<Activity[]> {
+  const o = lower(owner);
+  const b = page.before;
+  const rows = await prisma.tokenTransfer.findMany({
+    where: {
+      chainId,
+      OR: [{ fromAddress: o }, { toAddress: o }],
+      ...(b
+        ? {
+            AND: [
+              {
+                OR: [
+                  { blockNumber: { lt: b.blockNumber } },
+                  { blockNumber: b.blockNumber, logIndex: { lt: b.logIndex } },
+                  { blockNumber: b.blockNumber, logIndex: b.logIndex, batchIndex: { lt: b.batchIndex } },
+                ],
+              },
+            ],
+          }
+        : {}),
+    },
+    orderBy: [{ blockNumber: "desc" }, { logIndex: "desc" }, { batchIndex: "desc" }],
+    take: page.limit,
+  });
+  return rows.map((r) => ({
+    blockNumber: r.blockNumber,
+    blockTime: r.blockTime,
+    txHash: r.txHash,
+    logIndex: r.logIndex,
+    batchIndex: r.batchIndex,
+    collection: r.collection,
+    tokenId: BigInt(r.tokenId.toFixed(0)),
+    from: r.fromAddress,
+    to: r.toAddress,
+    amount: BigInt(r.amount.toFixed(0)),
+  }));
+}

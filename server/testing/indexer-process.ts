@@ -16,7 +16,8 @@ export type IndexerProcess = {
 
 /** Starts `scripts/indexer.ts` (what `npm run indexer` runs) as a child process with `env` added. */
 export function spawnIndexer(env: Record<string, string>): IndexerProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/indexer.ts")], {
+  // The same heap cap as `npm run indexer`: memory stays bounded by ranges in flight, not by the chain.
+  const child = spawn(process.execPath, ["--max-old-space-size=256", "--import", "tsx", path.join(root, "scripts/indexer.ts")], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -1,0 +1,159 @@
+import { expect } from "chai";
+import pino from "pino";
+import type pg from "pg";
+import type { Address } from "viem";
+import { createPool, createPrisma, type PrismaClient } from "../../../server/database/client.ts";
+import { createApp } from "../../../server/http/app.ts";
+import { DeepReorgError, Indexer, type IndexerOptions } from "../../../server/indexer/indexer.ts";
+import { getActivity, getBalanceAt, getEditionSupply, getHeldSince, listHolders } from "../../../server/indexer/reads.ts";
+import { applyBatch, CheckpointMovedError, readCheckpoint, readRecentBlocks, rebuildProjections, rollbackTo } from "../../../server/indexer/store.ts";
+import { compareWithChain, deployBenchToken, holders, NO_FACTORY, projectionsSnapshot, sendOps, startTestChain, ZERO, type TestChain } from "../../../server/testing/chain.ts";
+import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+
+describe("indexer projections, replay, deep reorgs, /health and /metrics", function () {
+  let tc: TestChain;
+  let database: TestDatabase;
+  let db: pg.Pool;
+  let prisma: PrismaClient;
+  let token: Address;
+  const [alice, bob, carol] = holders(3) as [Address, Address, Address];
+  const options = (): IndexerOptions => ({
+    db,
+    rpcUrls: [tc.rpcUrl],
+    chainId: 31337,
+    factory: NO_FACTORY,
+    extraContracts: [token],
+    startBlock: 0n,
+    confirmations: 0,
+    finalityDepth: 64,
+    pollIntervalMs: 10,
+    maxBlockRange: 1000,
+    writerLock: false,
+    logger: pino({ level: "silent" }),
+  });
+
+  before(async function () {
+    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
+    db = createPool(database.url);
+    prisma = createPrisma(database.url);
+    token = await deployBenchToken(tc);
+  });
+
+  after(async function () {
+    await prisma?.$disconnect();
+    await db?.end();
+    await database?.drop();
+    await tc?.stop();
+  });
+
+  it("derives balances, held-since, balance as of a block, supply, holders and activity", async function () {
+    const block = async () => (await tc.publicClient.getBlockNumber({ cacheTime: 0 }));
+    await sendOps(tc, token, [{ from: ZERO, to: alice, id: 1n, amount: 5n }]);
+    const a = await block();
+    await sendOps(tc, token, [{ from: alice, to: bob, id: 1n, amount: 5n }]);
+    const b = await block();
+    await sendOps(tc, token, [{ from: bob, to: alice, id: 1n, amount: 2n }]);
+    const c = await block();
+    // A self-transfer and a same-block out-and-back do not break continuous holding.
+    await sendOps(tc, token, [{ from: alice, to: alice, id: 1n, amount: 2n }]);
+    await sendOps(tc, token, [{ from: bob, to: carol, id: 1n, amount: 3n }, { from: carol, to: bob, id: 1n, amount: 3n }]);
+    await sendOps(tc, token, [{ from: bob, to: ZERO, id: 1n, amount: 1n }]);
+    // All of it in one range, so held-since is walked inside a batch.
+    const indexer = new Indexer(options());
+    await indexer.step();
+
+    expect((await getHeldSince(prisma, 31337, { owner: alice, collection: token, tokenId: 1n }))?.sinceBlock).to.equal(c);
+    // bob: 0 -> 5 at b; in the same later block 3 -> 0 -> 3, which at transfer granularity restarts holding.
+    const bobSince = await getHeldSince(prisma, 31337, { owner: bob, collection: token, tokenId: 1n });
+    expect(bobSince?.sinceBlock).to.equal(c + 2n);
+    expect(await getHeldSince(prisma, 31337, { owner: carol, collection: token, tokenId: 1n })).to.equal(null);
+    expect(await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: a })).to.equal(5n);
+    expect(await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: b })).to.equal(0n);
+    expect(await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: c })).to.equal(2n);
+    expect(await getBalanceAt(prisma, 31337, { owner: bob, collection: token, tokenId: 1n, blockNumber: c })).to.equal(3n);
+    expect(await getEditionSupply(prisma, 31337, { collection: token, tokenId: 1n })).to.deep.equal({ minted: 5n, burned: 1n, supply: 4n, holders: 2 });
+    expect((await listHolders(prisma, 31337, { collection: token, tokenId: 1n }, { limit: 10 })).map((h) => [h.owner, h.amount])).to.deep.equal([
+      [alice.toLowerCase(), 2n],
+      [bob.toLowerCase(), 2n],
+    ]);
+    const activity = await getActivity(prisma, 31337, alice, { limit: 10 });
+    expect(activity.map((x) => x.blockNumber)).to.deep.equal([c + 1n, c, b, a]);
+    const page2 = await getActivity(prisma, 31337, alice, { limit: 10, before: activity[1]! });
+    expect(page2.map((x) => x.blockNumber)).to.deep.equal([b, a]);
+
+    const before = await projectionsSnapshot(db);
+    const rebuilt = await rebuildProjections(db, 31337);
+    expect(rebuilt.events).to.equal(7);
+    expect(await projectionsSnapshot(db)).to.deep.equal(before);
+  });
+
+  it("applying the same batch twice changes nothing; a batch that does not extend the checkpoint is refused", async function () {
+    const checkpoint = (await readCheckpoint(db, 31337))!;
+    const [head] = await readRecentBlocks(db, 31337, 1);
+    const before = await projectionsSnapshot(db);
+    const replay = await applyBatch(db, { chainId: 31337, previous: null, head: head!, headers: [], events: [] });
+    expect(replay.alreadyApplied).to.equal(true);
+    expect(await projectionsSnapshot(db)).to.deep.equal(before);
+    const stale = { ...head!, number: head!.number + 1n, hash: `0x${"ab".repeat(32)}` };
+    let error: unknown;
+    try {
+      await applyBatch(db, { chainId: 31337, previous: { blockNumber: checkpoint.blockNumber - 1n, blockHash: "0x00" }, head: stale, headers: [], events: [] });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(CheckpointMovedError);
+    expect(await projectionsSnapshot(db)).to.deep.equal(before);
+  });
+
+  it("stops with DeepReorgError on a reorg deeper than the finality depth; the operator rewind recovers", async function () {
+    const indexer = new Indexer({ ...options(), finalityDepth: 3 });
+    await indexer.step();
+    const forkBase = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
+    const snapshot = await tc.snapshot();
+    for (let i = 0; i < 6; i++) await sendOps(tc, token, [{ from: ZERO, to: carol, id: 2n, amount: 1n }]);
+    await indexer.step();
+    await tc.revert(snapshot);
+    for (let i = 0; i < 8; i++) await sendOps(tc, token, [{ from: ZERO, to: bob, id: 3n, amount: 1n }]);
+    let error: unknown;
+    try {
+      await indexer.step();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(DeepReorgError);
+    expect((error as Error).message).to.match(/indexer:rebuild -- --rewind/);
+    // What `npm run indexer:rebuild -- --rewind <block>` does, below the fork:
+    const header = await tc.publicClient.getBlock({ blockNumber: forkBase });
+    await rollbackTo(db, 31337, { number: forkBase, hash: header.hash });
+    await indexer.step();
+    expect(await compareWithChain(db, tc, token, [alice, bob, carol], 3)).to.deep.equal([]);
+  });
+
+  it("serves /health with lag in blocks and seconds, and /metrics", async function () {
+    const app = createApp({ prisma, publicClient: tc.publicClient, chainId: 31337, confirmations: 0, logger: pino({ level: "silent" }) });
+    const server = await new Promise<import("node:http").Server>((resolve) => {
+      const s = app.listen(0, "127.0.0.1", () => resolve(s));
+    });
+    try {
+      const address = server.address() as { port: number };
+      const health = await fetch(`http://127.0.0.1:${address.port}/health`);
+      const body = (await health.json()) as Record<string, unknown>;
+      expect(health.status).to.equal(200);
+      expect(body).to.include({ ok: true, stalled: false, lagBlocks: "0", lagSeconds: 0 });
+      // The head moves and the indexer does not: stalled once the checkpoint is older than the stall window.
+      await tc.mine(2);
+      await db.query("UPDATE indexer_checkpoint SET updated_at = now() - interval '1 hour'");
+      const stalled = await fetch(`http://127.0.0.1:${address.port}/health`);
+      expect(stalled.status).to.equal(503);
+      expect(await stalled.json()).to.include({ ok: false, stalled: true, lagBlocks: "2" });
+      const metrics = await fetch(`http://127.0.0.1:${address.port}/metrics`);
+      expect(metrics.status).to.equal(200);
+      const text = await metrics.text();
+      expect(text).to.contain("perkmint_indexer_events_total");
+      expect(text).to.contain("perkmint_indexer_reorgs_total");
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+});
