@@ -62,6 +62,8 @@ if (config.indexerMetricsPort !== undefined) {
         chainId,
         indexedBlock: s.indexedBlock?.toString() ?? null,
         headBlock: s.headBlock?.toString() ?? null,
+        lagSeconds: s.lagSeconds,
+        lastProgressAt: new Date(s.lastProgressAt).toISOString(),
         reorgs: s.reorgs,
       }));
     } else {

@@ -100,6 +100,8 @@ export type IndexerStatus = {
   lastProgressAt: number;
   isWriter: boolean;
   reorgs: number;
+  /** Head block time minus the time of the last block applied, as of the last batch. */
+  lagSeconds: number | null;
 };
 
 type Fetched = {
@@ -149,7 +151,7 @@ const MAX_ADDRESS_FILTER = 1000;
  * stored headers back to the common ancestor, rolls back, and continues on the canonical branch.
  */
 export class Indexer {
-  readonly status: IndexerStatus = { indexedBlock: null, headBlock: null, lastProgressAt: Date.now(), isWriter: false, reorgs: 0 };
+  readonly status: IndexerStatus = { indexedBlock: null, headBlock: null, lastProgressAt: Date.now(), isWriter: false, reorgs: 0, lagSeconds: null };
   readonly rpc: RpcClient;
   private catalogue: EventCatalogue | undefined;
   private collections = new Map<string, bigint>();
@@ -202,10 +204,10 @@ export class Indexer {
     return blocks.map((b, i) => toHeader(b, numbers[i]!));
   }
 
-  private async latest(): Promise<{ number: bigint; hash: string }> {
+  private async latest(): Promise<{ number: bigint; hash: string; timestamp: bigint }> {
     const block = await this.rpc.request<RpcBlock>("eth_getBlockByNumber", ["latest", false]);
     if (!block) throw new InconsistentRangeError("no latest block");
-    return { number: BigInt(block.number), hash: block.hash };
+    return { number: BigInt(block.number), hash: block.hash, timestamp: BigInt(block.timestamp) };
   }
 
   private logFilter(from: bigint, to: bigint, addresses: string[] | null) {
@@ -419,6 +421,8 @@ export class Indexer {
         this.status.lastProgressAt = Date.now();
         indexerMetrics.indexedBlock.set(this.labels, Number(lastHeader.number));
         indexerMetrics.lagBlocks.set(this.labels, Number(head.number - lastHeader.number));
+        this.status.lagSeconds = Math.max(0, Number(head.timestamp - lastHeader.timestamp));
+        indexerMetrics.lagSeconds.set(this.labels, this.status.lagSeconds);
         this.adapt(fetched);
         if (backfill) this.progress?.update({ from: startedFrom, done: fetched.to, target, events: events.length });
         this.o.logger.debug(
