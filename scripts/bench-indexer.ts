@@ -44,7 +44,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function waitForLock(db: import("pg").Pool) {
   for (;;) {
     const { rows } = await db.query<{ n: string }>(
-      "SELECT count(*)::text AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = 31337 AND granted",
+      `SELECT count(*)::text AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1 AND objid = 31337 AND granted
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [WRITER_LOCK_CLASS],
     );
     if (rows[0]!.n !== "0") return;

@@ -85,7 +85,17 @@ async function copyRows(tx: pg.PoolClient, table: string, columns: string[], row
   }
 }
 
-const isoTime = (seconds: bigint) => new Date(Number(seconds) * 1000).toISOString();
+/** Block times as COPY literals; a batch has few distinct ones, so they are formatted once each. */
+const isoCache = new Map<bigint, string>();
+function isoTime(seconds: bigint): string {
+  let iso = isoCache.get(seconds);
+  if (iso === undefined) {
+    if (isoCache.size > 10_000) isoCache.clear();
+    iso = new Date(Number(seconds) * 1000).toISOString();
+    isoCache.set(seconds, iso);
+  }
+  return iso;
+}
 
 type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 
