@@ -8,7 +8,7 @@ import { createPool, createPrisma, type PrismaClient } from "./database/client.t
 import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from "./database/embedded-postgres.ts";
 import { migrateDatabase } from "./database/migrate.ts";
 import { createApp } from "./http/app.ts";
-import { Indexer } from "./indexer/indexer.ts";
+import { Indexer, indexerOptionsFromConfig } from "./indexer/indexer.ts";
 import type { Logger } from "./lib/logger.ts";
 
 export type Role = "api" | "indexer";
@@ -69,18 +69,8 @@ export async function startPlatform(
     if (roles.includes("indexer")) {
       const pool: pg.Pool = createPool(database.url);
       stack.push(() => pool.end());
-      indexer = new Indexer({
-        db: pool,
-        client: publicClient,
-        chainId,
-        factory: config.factory,
-        startBlock: config.startBlock,
-        confirmations: config.confirmations,
-        finalityDepth: config.finalityDepth,
-        pollIntervalMs: config.pollIntervalMs,
-        maxBlockRange: config.maxBlockRange,
-        logger: logger.child({ component: "indexer" }),
-      });
+      // Every indexer setting (fallback RPC URLs, WebSocket heads, fetch concurrency, ...) from the configuration.
+      indexer = new Indexer(indexerOptionsFromConfig(config, { db: pool, chainId, logger: logger.child({ component: "indexer" }) }));
       const abort = new AbortController();
       const loop = indexer.run(abort.signal).catch((err) => {
         logger.fatal({ err }, "indexer stopped");
