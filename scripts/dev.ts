@@ -110,6 +110,8 @@ async function main() {
   const config = loadConfig({
     ...process.env,
     RPC_URL: rpcUrl,
+    // hardhat node serves WebSocket on the same port: newHeads wakes the indexer as soon as a block is mined.
+    ...(chain ? { RPC_WS_URL: rpcUrl.replace(/^http/, "ws") } : {}),
     DATABASE_URL: database.url,
     DEPLOYMENTS_FILE: deploymentsFile,
     PORT: String(env.PORT ?? (await portOrFree(3000))),

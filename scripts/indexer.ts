@@ -24,8 +24,18 @@ const abort = new AbortController();
 // Registered first, so a stop request during start-up is honoured too (the loop then never starts).
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
+    if (abort.signal.aborted) {
+      logger.warn({ signal }, "second stop request: exiting now (the batch in flight rolls back)");
+      process.exit(1);
+    }
     logger.info({ signal }, "stopping after the batch in flight");
     abort.abort();
+    // A batch stuck on a dead RPC or database must not keep the process (and its connections) alive forever;
+    // exiting mid-batch is safe because a batch commits with its checkpoint or not at all.
+    setTimeout(() => {
+      logger.error("did not stop within 15 s; exiting");
+      process.exit(1);
+    }, 15_000).unref();
   });
 }
 

@@ -84,7 +84,14 @@ export async function startPlatform(
 
     let url: string | undefined;
     if (roles.includes("api")) {
-      const app = createApp({ prisma, publicClient, chainId, confirmations: config.confirmations, logger: logger.child({ component: "http" }) });
+      const app = createApp({
+        prisma,
+        publicClient,
+        chainId,
+        confirmations: config.confirmations,
+        stallSeconds: config.stallSeconds,
+        logger: logger.child({ component: "http" }),
+      });
       const server: Server = await new Promise((resolve, reject) => {
         const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
         s.once("error", reject);

@@ -15,6 +15,8 @@ export type AppDeps = {
   publicClient: PublicClient;
   chainId: number;
   confirmations: number;
+  /** /health reports the indexer stalled after this long without progress while the head moves. */
+  stallSeconds?: number;
   logger: Logger;
 };
 

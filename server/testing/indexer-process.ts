@@ -14,6 +14,26 @@ export type IndexerProcess = {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 };
 
+// Children still running when the test process exits (a failed assertion between spawn and kill) are killed, so a
+// test run never leaves an indexer behind holding a connection (or a COPY) open on the shared database server.
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** Kills every indexer process this test process started that is still running. */
+export async function killAllIndexers() {
+  await Promise.all(
+    [...running].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          child.once("exit", () => resolve());
+          child.kill("SIGKILL");
+        }),
+    ),
+  );
+}
+
 /** Starts `scripts/indexer.ts` (what `npm run indexer` runs) as a child process with `env` added. */
 export function spawnIndexer(env: Record<string, string>): IndexerProcess {
   // The same heap cap as `npm run indexer`: memory stays bounded by ranges in flight, not by the chain.
@@ -22,6 +42,8 @@ export function spawnIndexer(env: Record<string, string>): IndexerProcess {
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
   const logs: Record<string, unknown>[] = [];
   const waiters: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
   let buffer = "";

@@ -16,7 +16,7 @@ import {
   type TestChain,
 } from "../../../server/testing/chain.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
-import { spawnIndexer } from "../../../server/testing/indexer-process.ts";
+import { killAllIndexers, spawnIndexer } from "../../../server/testing/indexer-process.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -67,6 +67,7 @@ describe("indexer process: SIGKILL at random points, standby takeover", function
   });
 
   after(async function () {
+    await killAllIndexers();
     await db?.end();
     await database?.drop();
     await tc?.stop();
