@@ -62,7 +62,7 @@ async function main() {
   const tracked: { pid: number; match: string }[] = [];
 
   say("Compiling contracts…");
-  const build = spawnSync(process.execPath, [path.resolve("node_modules/hardhat/dist/src/cli.js"), "build", "--quiet"], { stdio: "inherit" });
+  const build = spawnSync(process.execPath, [path.resolve("node_modules/hardhat/dist/src/cli.js"), "build", "--quiet", "--no-tests"], { stdio: "inherit" });
   if (build.status !== 0) throw new Error("Contract compilation failed (see above).");
 
   let chain: LocalChain | undefined;
