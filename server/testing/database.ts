@@ -50,7 +50,9 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
     url,
     name,
     async drop() {
-      const c = new pg.Client({ connectionString: admin });
+      // A bounded wait: DROP DATABASE waits for every backend on the server to acknowledge it, and one stuck
+      // session elsewhere (e.g. a client that died mid-COPY) would otherwise hang the suite's after() hook silently.
+      const c = new pg.Client({ connectionString: admin, statement_timeout: 30_000 });
       await c.connect();
       try {
         await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
