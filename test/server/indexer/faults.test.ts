@@ -2,27 +2,23 @@ import { expect } from "chai";
 import pino from "pino";
 import type pg from "pg";
 import type { Address } from "viem";
-import { createPool } from "../../../server/database/client.ts";
 import { Indexer } from "../../../server/indexer/indexer.ts";
 import {
   BalanceModel,
   compareWithChain,
-  deployBenchToken,
   holders,
-  NO_FACTORY,
   prng,
   sendOps,
-  startTestChain,
   type TestChain,
 } from "../../../server/testing/chain.ts";
-import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+import { useBenchIndexerFixture } from "../../../server/testing/indexer-fixture.ts";
 import { startFaultProxy, type FaultProxy } from "../../../server/testing/fault-proxy.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON) on 20% of calls", function () {
+  const fixture = useBenchIndexerFixture();
   let tc: TestChain;
-  let database: TestDatabase;
   let db: pg.Pool;
   let token: Address;
   let proxy: FaultProxy;
@@ -30,17 +26,12 @@ describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON) on 20% of 
   const IDS = 3;
 
   before(async function () {
-    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
-    db = createPool(database.url);
-    token = await deployBenchToken(tc);
+    ({ tc, db, token } = fixture);
     proxy = await startFaultProxy({ upstream: tc.rpcUrl, faultRate: 0.2, seed: 99, hangMs: 400 });
   });
 
   after(async function () {
     await proxy?.close();
-    await db?.end();
-    await database?.drop();
-    await tc?.stop();
   });
 
   it("converges to the exact chain state, backfill then live, through a faulty RPC", async function () {
@@ -50,21 +41,7 @@ describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON) on 20% of 
       await sendOps(tc, token, Array.from({ length: rand.int(1, 3) }, () => model.randomOp(rand, owners, IDS)));
       if (i % 7 === 0) await tc.mine(rand.int(1, 20));
     }
-    const indexer = new Indexer({
-      db,
-      rpcUrls: [proxy.url],
-      chainId: 31337,
-      factory: NO_FACTORY,
-      extraContracts: [token],
-      startBlock: 0n,
-      confirmations: 0,
-      finalityDepth: 64,
-      pollIntervalMs: 10,
-      maxBlockRange: 2,
-      rpcTimeoutMs: 200,
-      writerLock: false,
-      logger: pino({ level: "silent" }),
-    });
+    const indexer = new Indexer(fixture.options({ rpcUrls: [proxy.url], maxBlockRange: 2, rpcTimeoutMs: 200 }));
     const abort = new AbortController();
     const running = indexer.run(abort.signal);
     const caughtUp = async () => {

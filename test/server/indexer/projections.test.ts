@@ -2,48 +2,37 @@ import { expect } from "chai";
 import pino from "pino";
 import type pg from "pg";
 import type { Address } from "viem";
-import { createPool, createPrisma, type PrismaClient } from "../../../server/database/client.ts";
+import { createPrisma, type PrismaClient } from "../../../server/database/client.ts";
 import { createApp } from "../../../server/http/app.ts";
 import { DeepReorgError, Indexer, type IndexerOptions } from "../../../server/indexer/indexer.ts";
 import { getActivity, getBalanceAt, getEditionSupply, getHeldSince, listHolders } from "../../../server/indexer/reads.ts";
 import { applyBatch, CheckpointMovedError, readCheckpoint, readRecentBlocks, rebuildProjections, rollbackTo } from "../../../server/indexer/store.ts";
-import { compareWithChain, deployBenchToken, holders, NO_FACTORY, projectionsSnapshot, sendOps, startTestChain, ZERO, type TestChain } from "../../../server/testing/chain.ts";
-import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+import {
+  compareWithChain,
+  holders,
+  projectionsSnapshot,
+  sendOps,
+  ZERO,
+  type TestChain,
+} from "../../../server/testing/chain.ts";
+import { useBenchIndexerFixture } from "../../../server/testing/indexer-fixture.ts";
 
 describe("indexer projections, replay, deep reorgs, /health and /metrics", function () {
+  const fixture = useBenchIndexerFixture();
   let tc: TestChain;
-  let database: TestDatabase;
   let db: pg.Pool;
   let prisma: PrismaClient;
   let token: Address;
   const [alice, bob, carol] = holders(3) as [Address, Address, Address];
-  const options = (): IndexerOptions => ({
-    db,
-    rpcUrls: [tc.rpcUrl],
-    chainId: 31337,
-    factory: NO_FACTORY,
-    extraContracts: [token],
-    startBlock: 0n,
-    confirmations: 0,
-    finalityDepth: 64,
-    pollIntervalMs: 10,
-    maxBlockRange: 1000,
-    writerLock: false,
-    logger: pino({ level: "silent" }),
-  });
+  const options = (): IndexerOptions => fixture.options();
 
-  before(async function () {
-    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
-    db = createPool(database.url);
-    prisma = createPrisma(database.url);
-    token = await deployBenchToken(tc);
+  before(function () {
+    ({ tc, db, token } = fixture);
+    prisma = createPrisma(fixture.database.url);
   });
 
   after(async function () {
     await prisma?.$disconnect();
-    await db?.end();
-    await database?.drop();
-    await tc?.stop();
   });
 
   it("derives balances, held-since, balance as of a block, supply, holders and activity", async function () {

@@ -2,56 +2,31 @@ import { expect } from "chai";
 import pino from "pino";
 import type pg from "pg";
 import type { Address } from "viem";
-import { createPool } from "../../../server/database/client.ts";
 import { Indexer } from "../../../server/indexer/indexer.ts";
 import { rebuildProjections } from "../../../server/indexer/store.ts";
 import {
   BalanceModel,
   compareWithChain,
-  deployBenchToken,
-  NO_FACTORY,
   holders,
   prng,
   projectionsSnapshot,
   sendOps,
-  startTestChain,
   type TestChain,
 } from "../../../server/testing/chain.ts";
-import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+import { useBenchIndexerFixture } from "../../../server/testing/indexer-fixture.ts";
 
 describe("indexer: random reorgs on a real hardhat node", function () {
+  const fixture = useBenchIndexerFixture();
   let tc: TestChain;
-  let database: TestDatabase;
   let db: pg.Pool;
   let token: Address;
   let indexer: Indexer;
   const owners = holders(6);
   const IDS = 4;
 
-  before(async function () {
-    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
-    db = createPool(database.url);
-    token = await deployBenchToken(tc);
-    indexer = new Indexer({
-      db,
-      rpcUrls: [tc.rpcUrl],
-      chainId: 31337,
-      factory: NO_FACTORY,
-      extraContracts: [token],
-      startBlock: 0n,
-      confirmations: 0,
-      finalityDepth: 64,
-      pollIntervalMs: 10,
-      maxBlockRange: 50,
-      writerLock: false,
-      logger: pino({ level: "silent" }),
-    });
-  });
-
-  after(async function () {
-    await db?.end();
-    await database?.drop();
-    await tc?.stop();
+  before(function () {
+    ({ tc, db, token } = fixture);
+    indexer = new Indexer(fixture.options({ maxBlockRange: 50 }));
   });
 
   it("equals balanceOf after 60 random reorgs of depth 1-10 mixed with transfers", async function () {
