@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import pino from "pino";
 import type pg from "pg";
 import type { Address } from "viem";
 import { Indexer } from "../../../server/indexer/indexer.ts";
