@@ -3,7 +3,7 @@
 // first dies. With INDEXER_METRICS_PORT it serves /health and /metrics. SIGINT/SIGTERM stop it after the batch in
 // flight; SIGKILL at any point is safe too (every batch commits with its checkpoint).
 import { createServer } from "node:http";
-import { ConfigError, loadConfig } from "../server/config.ts";
+import { loadConfigOrExit } from "../server/config.ts";
 import { createPool } from "../server/database/client.ts";
 import { migrateDatabase } from "../server/database/migrate.ts";
 import { DeepReorgError, Indexer, indexerOptionsFromConfig } from "../server/indexer/indexer.ts";
@@ -12,13 +12,7 @@ import { RpcClient } from "../server/indexer/rpc.ts";
 import { IndexInvariantError } from "../server/indexer/store.ts";
 import { createLogger } from "../server/lib/logger.ts";
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 const logger = createLogger(config.logLevel, "perkmint-indexer");
 const abort = new AbortController();
 // Registered first, so a stop request during start-up is honoured too (the loop then never starts).

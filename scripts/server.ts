@@ -1,7 +1,7 @@
 // `npm run server`: the production entry point. Runs the HTTP API and the indexer in one process, or only some of
 // them with PERKMINT_ROLES=api or PERKMINT_ROLES=indexer (API processes are stateless and scale horizontally).
 import { z } from "zod";
-import { ConfigError, loadConfig } from "../server/config.ts";
+import { loadConfigOrExit } from "../server/config.ts";
 import { createLogger } from "../server/lib/logger.ts";
 import { startPlatform, type Role } from "../server/platform.ts";
 
@@ -16,13 +16,7 @@ if (!roles.success) {
   process.exit(1);
 }
 
-let config;
-try {
-  config = loadConfig();
-} catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-}
+const config = loadConfigOrExit();
 
 const logger = createLogger(config.logLevel);
 const platform = await startPlatform(config, logger, roles.data as Role[]).catch((err) => {

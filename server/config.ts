@@ -147,3 +147,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.PERKMINT_DATA_DIR,
   };
 }
+
+/** For entry points: the validated config, or the list of bad variables on stderr and exit code 1. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  }
+}
