@@ -70,6 +70,43 @@ const topicAddress = (topic: string) => `0x${topic.slice(26)}`.toLowerCase();
 const word = (data: string, index: number) => data.slice(2 + index * 64, 2 + (index + 1) * 64);
 const wordBig = (data: string, index: number) => BigInt(`0x${word(data, index)}`);
 
+/** Leading hex zeros of a word whose value fits in 52 bits, so a double holds it exactly. */
+const SMALL_WORD_PREFIX = "0".repeat(51);
+
+/**
+ * Decimal text of the uint256 in word `index` of `data` (already validated as hex). Token ids and amounts are
+ * nearly always small: those skip BigInt, which is several times slower and allocates.
+ */
+function wordDecimal(data: string, index: number): string {
+  const start = 2 + index * 64;
+  if (data.startsWith(SMALL_WORD_PREFIX, start)) return String(parseInt(data.slice(start + 51, start + 64), 16));
+  return BigInt(`0x${data.slice(start, start + 64)}`).toString();
+}
+
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const QUANTITY = /^0x[0-9a-fA-F]{1,16}$/;
+const DATA = /^0x(?:[0-9a-fA-F]{64})*$/;
+
+/**
+ * Chain data is input from outside: every field the indexer stores or parses is checked here, once, so a faulty or
+ * hostile RPC answer is refused (and fetched again) instead of being stored or misread.
+ */
+function checkLog(log: RawLog) {
+  if (typeof log !== "object" || log === null) throw new MalformedLogError(log, "not an object");
+  if (typeof log.address !== "string" || !ADDRESS.test(log.address)) throw new MalformedLogError(log, "bad address");
+  if (typeof log.blockHash !== "string" || !HASH.test(log.blockHash)) throw new MalformedLogError(log, "bad blockHash");
+  if (typeof log.transactionHash !== "string" || !HASH.test(log.transactionHash)) throw new MalformedLogError(log, "bad transactionHash");
+  if (typeof log.blockNumber !== "string" || !QUANTITY.test(log.blockNumber)) throw new MalformedLogError(log, "bad blockNumber");
+  if (typeof log.logIndex !== "string" || !QUANTITY.test(log.logIndex)) throw new MalformedLogError(log, "bad logIndex");
+  if (log.blockTimestamp !== undefined && (typeof log.blockTimestamp !== "string" || !QUANTITY.test(log.blockTimestamp))) {
+    throw new MalformedLogError(log, "bad blockTimestamp");
+  }
+  if (typeof log.data !== "string" || !DATA.test(log.data)) throw new MalformedLogError(log, "bad data");
+  if (!Array.isArray(log.topics) || log.topics.length === 0 || log.topics.length > 4) throw new MalformedLogError(log, "bad topics");
+  for (const topic of log.topics) if (typeof topic !== "string" || !HASH.test(topic)) throw new MalformedLogError(log, "bad topic");
+}
+
 /** JSON-safe copy: bigints become decimal strings, addresses lowercase, arrays and structs recursively. */
 export function toJsonSafe(value: unknown): unknown {
   if (typeof value === "bigint") return value.toString();
@@ -83,7 +120,7 @@ export function toJsonSafe(value: unknown): unknown {
 
 export class MalformedLogError extends Error {
   constructor(log: RawLog, reason: string) {
-    super(`Malformed log ${log.transactionHash}#${Number(log.logIndex)}: ${reason}`);
+    super(`Malformed log ${String(log?.transactionHash)}#${String(log?.logIndex)}: ${reason}`);
     this.name = "MalformedLogError";
   }
 }
@@ -127,57 +164,57 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
     topics,
     collectionCreated: toEventSelector(collectionCreatedAbi),
     decode(log, fromFactory) {
-      const topic0 = log.topics[0];
-      if (!topic0) return null;
-      const base = {
-        blockNumber: BigInt(log.blockNumber),
+      checkLog(log);
+      const topic0 = log.topics[0]!;
+      const blockNumber = BigInt(log.blockNumber);
+      const logIndex = Number(log.logIndex);
+      const address = log.address.toLowerCase();
+      const blockTime = log.blockTimestamp ? BigInt(log.blockTimestamp) : undefined;
+      const event = (name: string, args: Record<string, unknown>): ChainEvent => ({
+        blockNumber,
         blockHash: log.blockHash,
         txHash: log.transactionHash,
-        logIndex: Number(log.logIndex),
-        address: log.address.toLowerCase(),
-        ...(log.blockTimestamp ? { blockTime: BigInt(log.blockTimestamp) } : {}),
-      };
+        logIndex,
+        address,
+        name,
+        args,
+        blockTime,
+      });
       if (!fromFactory && topic0 === TRANSFER_SINGLE) {
         if (log.topics.length !== 4 || log.data.length !== 2 + 128) throw new MalformedLogError(log, "bad TransferSingle shape");
-        return {
-          ...base,
-          name: "TransferSingle",
-          args: {
-            operator: topicAddress(log.topics[1]!),
-            from: topicAddress(log.topics[2]!),
-            to: topicAddress(log.topics[3]!),
-            id: wordBig(log.data, 0).toString(),
-            value: wordBig(log.data, 1).toString(),
-          },
-        };
+        return event("TransferSingle", {
+          operator: topicAddress(log.topics[1]!),
+          from: topicAddress(log.topics[2]!),
+          to: topicAddress(log.topics[3]!),
+          id: wordDecimal(log.data, 0),
+          value: wordDecimal(log.data, 1),
+        });
       }
       if (!fromFactory && topic0 === TRANSFER_BATCH) {
         if (log.topics.length !== 4) throw new MalformedLogError(log, "bad TransferBatch topics");
         const words = (log.data.length - 2) / 64;
         const array = (offsetWord: number) => {
+          if (offsetWord >= words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
           const offset = Number(wordBig(log.data, offsetWord)) / 32;
+          if (!Number.isInteger(offset) || offset >= words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
           const length = Number(wordBig(log.data, offset));
           if (offset + 1 + length > words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
-          return Array.from({ length }, (_, i) => wordBig(log.data, offset + 1 + i).toString());
+          return Array.from({ length }, (_, i) => wordDecimal(log.data, offset + 1 + i));
         };
         const ids = array(0);
         const values = array(1);
         if (ids.length !== values.length) throw new MalformedLogError(log, "TransferBatch ids and values differ in length");
-        return {
-          ...base,
-          name: "TransferBatch",
-          args: {
-            operator: topicAddress(log.topics[1]!),
-            from: topicAddress(log.topics[2]!),
-            to: topicAddress(log.topics[3]!),
-            ids,
-            values,
-          },
-        };
+        return event("TransferBatch", {
+          operator: topicAddress(log.topics[1]!),
+          from: topicAddress(log.topics[2]!),
+          to: topicAddress(log.topics[3]!),
+          ids,
+          values,
+        });
       }
       const abiEvent = (fromFactory ? factoryEvents : collectionEvents).get(topic0 as `0x${string}`);
       if (!abiEvent) return null;
-      return { ...base, name: abiEvent.name, args: decodeGeneric(log, abiEvent) };
+      return event(abiEvent.name, decodeGeneric(log, abiEvent));
     },
   };
 }
@@ -185,20 +222,21 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
 /** The transfers an event stands for (none for non-transfer events). */
 export function transfersOf(event: ChainEvent): TransferRow[] {
   const a = event.args as { operator: string; from: string; to: string; id?: string; value?: string; ids?: string[]; values?: string[] };
-  const base = {
+  const row = (batchIndex: number, tokenId: string, amount: string): TransferRow => ({
     blockNumber: event.blockNumber,
     blockHash: event.blockHash,
     txHash: event.txHash,
     logIndex: event.logIndex,
+    batchIndex,
     collection: event.address,
+    tokenId: BigInt(tokenId),
     operator: a.operator,
     from: a.from,
     to: a.to,
-  };
-  if (event.name === "TransferSingle") return [{ ...base, batchIndex: 0, tokenId: BigInt(a.id!), amount: BigInt(a.value!) }];
-  if (event.name === "TransferBatch") {
-    return a.ids!.map((id, i) => ({ ...base, batchIndex: i, tokenId: BigInt(id), amount: BigInt(a.values![i]!) }));
-  }
+    amount: BigInt(amount),
+  });
+  if (event.name === "TransferSingle") return [row(0, a.id!, a.value!)];
+  if (event.name === "TransferBatch") return a.ids!.map((id, i) => row(i, id, a.values![i]!));
   return [];
 }
 
@@ -209,7 +247,8 @@ export function collectionOf(event: ChainEvent): CollectionRow | null {
   return {
     address: a.collection,
     owner: a.owner,
-    contractUri: a.contractURI ?? "",
+    // PostgreSQL text cannot hold NUL; a partner's odd URI must not stop the indexer.
+    contractUri: (a.contractURI ?? "").replaceAll("\0", "\ufffd"),
     createdBlock: event.blockNumber,
     createdTx: event.txHash,
   };

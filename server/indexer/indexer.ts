@@ -10,6 +10,8 @@ import { isRangeTooLarge, RpcClient, type RpcRequest } from "./rpc.ts";
 import {
   applyBatch,
   CheckpointMovedError,
+  prepareBatch,
+  type PreparedBatch,
   IndexInvariantError,
   pruneBlocks,
   readCheckpoint,
@@ -262,17 +264,22 @@ export class Indexer {
   /** Decodes the range's logs in chain order, keeping the factory's and the known collections' events only. */
   private decode(f: Fetched): ChainEvent[] {
     const factory = this.o.factory.toLowerCase();
-    const logs = [...f.logs].sort((a, b) => {
-      const d = BigInt(a.blockNumber) - BigInt(b.blockNumber);
-      return d !== 0n ? (d < 0n ? -1 : 1) : Number(a.logIndex) - Number(b.logIndex);
-    });
+    // Nodes answer in chain order; only a range completed by a second query (completeRange) needs sorting.
+    const order = (a: RawLog, b: RawLog) => Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex);
+    let logs = f.logs;
+    for (let i = 1; i < logs.length; i++) {
+      if (!(order(logs[i - 1]!, logs[i]!) < 0)) {
+        logs = [...logs].sort(order);
+        break;
+      }
+    }
     const events: ChainEvent[] = [];
-    const seen = new Set<string>();
     const created = new Set<string>();
+    let previous: RawLog | undefined;
     for (const log of logs) {
-      const key = `${log.transactionHash}:${log.logIndex}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+      // The same log twice (a merged query overlapping the first) is kept once: they are adjacent once sorted.
+      if (previous && order(previous, log) === 0) continue;
+      previous = log;
       const address = log.address.toLowerCase();
       const fromFactory = address === factory;
       if (!fromFactory && !this.extra.has(address) && !this.collections.has(address) && !created.has(address)) continue;
@@ -376,6 +383,32 @@ export class Indexer {
       }
     };
     let applied = 0;
+    // Writes are pipelined: while PostgreSQL commits one range, the next is decoded and prepared here. `tip` is what
+    // the next range must extend: the last range handed to the writer (the checkpoint once its write commits).
+    let tip = checkpoint;
+    let writing: Promise<void> | undefined;
+    const settle = async () => {
+      const w = writing;
+      writing = undefined;
+      await w;
+    };
+    const write = async (prepared: PreparedBatch, fetched: Fetched, eventCount: number) => {
+      const started = performance.now();
+      const result = await applyBatch(this.o.db, prepared);
+      indexerMetrics.batchSeconds.observe(this.labels, (performance.now() - started) / 1000);
+      indexerMetrics.batches.inc(this.labels);
+      indexerMetrics.events.inc(this.labels, result.eventsApplied);
+      const last = prepared.batch.head;
+      applied += Number(fetched.to - fetched.from + 1n);
+      this.status.indexedBlock = last.number;
+      this.status.lastProgressAt = Date.now();
+      indexerMetrics.indexedBlock.set(this.labels, Number(last.number));
+      indexerMetrics.lagBlocks.set(this.labels, Number(head.number - last.number));
+      this.status.lagSeconds = Math.max(0, Number(head.timestamp - last.timestamp));
+      indexerMetrics.lagSeconds.set(this.labels, this.status.lagSeconds);
+      if (backfill) this.progress?.update({ from: startedFrom, done: fetched.to, target, events: eventCount });
+      this.o.logger.debug({ from: fetched.from.toString(), to: fetched.to.toString(), events: eventCount, range: this.range }, "indexed range");
+    };
     try {
       plan();
       while (inflight.length > 0) {
@@ -386,6 +419,7 @@ export class Indexer {
           if (isRangeTooLarge(error) && this.range > 1) {
             this.range = Math.max(1, Math.floor(this.range / 4));
             this.o.logger.info({ range: this.range }, "node refused the log range; shrinking it");
+            await settle();
             return applied;
           }
           throw error;
@@ -393,44 +427,34 @@ export class Indexer {
         inflight.shift();
         this.verifyRange(fetched);
         const first = fetched.headers.get(fetched.from)!;
-        if (checkpoint && first.parentHash !== checkpoint.blockHash) {
+        if (tip && first.parentHash !== tip.blockHash) {
           // The range does not extend what is indexed: either the indexed tip was reorganised away, or this range
           // was fetched on a branch that has since been replaced. The stored headers tell which.
-          if (await this.checkpointIsCanonical(checkpoint, head.number)) throw new InconsistentRangeError(
-            `block ${fetched.from} (parent ${first.parentHash}) does not extend the checkpoint ${checkpoint.blockNumber} (${checkpoint.blockHash})`,
+          await settle();
+          if (await this.checkpointIsCanonical(tip, head.number)) throw new InconsistentRangeError(
+            `block ${fetched.from} (parent ${first.parentHash}) does not extend the checkpoint ${tip.blockNumber} (${tip.blockHash})`,
           );
-          await this.handleReorg(checkpoint);
+          await this.handleReorg(tip);
           return applied + (await this.step());
         }
         await this.completeRange(fetched);
         const events = this.decode(fetched);
-        const lastHeader = fetched.headers.get(fetched.to)!;
-        const unfinalizedFrom = head.number - BigInt(this.o.finalityDepth);
-        const keep = [...fetched.headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === fetched.to);
-        const started = performance.now();
-        const result = await applyBatch(this.o.db, { chainId, previous: checkpoint, head: lastHeader, headers: keep, events });
-        indexerMetrics.batchSeconds.observe(this.labels, (performance.now() - started) / 1000);
-        indexerMetrics.batches.inc(this.labels);
-        indexerMetrics.events.inc(this.labels, result.eventsApplied);
+        // Known at once, not after the write: ranges decoded while this one is being written must see them.
         for (const e of events) {
           if (e.name === "CollectionCreated") this.collections.set(String(e.args.collection), e.blockNumber);
         }
-        checkpoint = { blockNumber: lastHeader.number, blockHash: lastHeader.hash };
-        applied += Number(fetched.to - fetched.from + 1n);
-        this.status.indexedBlock = lastHeader.number;
-        this.status.lastProgressAt = Date.now();
-        indexerMetrics.indexedBlock.set(this.labels, Number(lastHeader.number));
-        indexerMetrics.lagBlocks.set(this.labels, Number(head.number - lastHeader.number));
-        this.status.lagSeconds = Math.max(0, Number(head.timestamp - lastHeader.timestamp));
-        indexerMetrics.lagSeconds.set(this.labels, this.status.lagSeconds);
+        const lastHeader = fetched.headers.get(fetched.to)!;
+        const unfinalizedFrom = head.number - BigInt(this.o.finalityDepth);
+        const keep = [...fetched.headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === fetched.to);
+        const prepared = prepareBatch({ chainId, previous: tip, head: lastHeader, headers: keep, events });
+        tip = { blockNumber: lastHeader.number, blockHash: lastHeader.hash };
         this.adapt(fetched);
-        if (backfill) this.progress?.update({ from: startedFrom, done: fetched.to, target, events: events.length });
-        this.o.logger.debug(
-          { from: fetched.from.toString(), to: fetched.to.toString(), events: events.length, range: this.range },
-          "indexed range",
-        );
         plan();
+        await settle(); // one write at a time, in chain order
+        writing = write(prepared, fetched, events.length);
+        writing.catch(() => {}); // awaited by the next settle()
       }
+      await settle();
       const finalBelow = target - BigInt(this.o.finalityDepth) - 1n;
       if (finalBelow > this.prunedBelow + 100n) {
         await pruneBlocks(this.o.db, chainId, finalBelow);
@@ -438,8 +462,10 @@ export class Indexer {
       }
       return applied;
     } finally {
-      // Ranges still in flight belong to a plan that no longer holds (reorg, error): their answers are dropped.
+      // Ranges still in flight belong to a plan that no longer holds (reorg, error): their answers are dropped. A
+      // write still running finishes (or fails) before anything else touches the index.
       inflight.length = 0;
+      await writing?.catch(() => {});
     }
   }
 

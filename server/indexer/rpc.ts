@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import type { Logger } from "pino";
 
 /**
@@ -97,7 +98,10 @@ export class RpcClient {
     }
     let text: string;
     try {
-      text = await response.text();
+      // Node answers are nearly always ASCII (hex and numbers): those bytes become a string by a plain copy, which
+      // is several times faster than UTF-8 decoding megabytes of logs.
+      const bytes = Buffer.from(await response.arrayBuffer());
+      text = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
     } catch (error) {
       throw new TransientRpcError("network", `${label}: reading the answer failed: ${(error as Error).message}`);
     }
