@@ -83,6 +83,31 @@ function wordDecimal(data: string, index: number): string {
   return BigInt(`0x${data.slice(start, start + 64)}`).toString();
 }
 
+/** The uint256[] whose offset is in word `offsetWord` of the log's data, as decimal strings (ABI encoding). */
+function uintArray(log: RawLog, offsetWord: number): string[] {
+  const words = (log.data.length - 2) / 64;
+  if (offsetWord >= words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
+  const offset = Number(wordBig(log.data, offsetWord)) / 32;
+  if (!Number.isInteger(offset) || offset >= words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
+  const length = Number(wordBig(log.data, offset));
+  if (offset + 1 + length > words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
+  const out: string[] = [];
+  for (let i = 0; i < length; i++) out.push(wordDecimal(log.data, offset + 1 + i));
+  return out;
+}
+
+function chainEvent(
+  log: RawLog,
+  blockNumber: bigint,
+  logIndex: number,
+  address: string,
+  blockTime: bigint | undefined,
+  name: string,
+  args: Record<string, unknown>,
+): ChainEvent {
+  return { blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex, address, name, args, blockTime };
+}
+
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
 const QUANTITY = /^0x[0-9a-fA-F]{1,16}$/;
@@ -170,19 +195,9 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
       const logIndex = Number(log.logIndex);
       const address = log.address.toLowerCase();
       const blockTime = log.blockTimestamp ? BigInt(log.blockTimestamp) : undefined;
-      const event = (name: string, args: Record<string, unknown>): ChainEvent => ({
-        blockNumber,
-        blockHash: log.blockHash,
-        txHash: log.transactionHash,
-        logIndex,
-        address,
-        name,
-        args,
-        blockTime,
-      });
       if (!fromFactory && topic0 === TRANSFER_SINGLE) {
         if (log.topics.length !== 4 || log.data.length !== 2 + 128) throw new MalformedLogError(log, "bad TransferSingle shape");
-        return event("TransferSingle", {
+        return chainEvent(log, blockNumber, logIndex, address, blockTime, "TransferSingle", {
           operator: topicAddress(log.topics[1]!),
           from: topicAddress(log.topics[2]!),
           to: topicAddress(log.topics[3]!),
@@ -192,19 +207,10 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
       }
       if (!fromFactory && topic0 === TRANSFER_BATCH) {
         if (log.topics.length !== 4) throw new MalformedLogError(log, "bad TransferBatch topics");
-        const words = (log.data.length - 2) / 64;
-        const array = (offsetWord: number) => {
-          if (offsetWord >= words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
-          const offset = Number(wordBig(log.data, offsetWord)) / 32;
-          if (!Number.isInteger(offset) || offset >= words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
-          const length = Number(wordBig(log.data, offset));
-          if (offset + 1 + length > words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
-          return Array.from({ length }, (_, i) => wordDecimal(log.data, offset + 1 + i));
-        };
-        const ids = array(0);
-        const values = array(1);
+        const ids = uintArray(log, 0);
+        const values = uintArray(log, 1);
         if (ids.length !== values.length) throw new MalformedLogError(log, "TransferBatch ids and values differ in length");
-        return event("TransferBatch", {
+        return chainEvent(log, blockNumber, logIndex, address, blockTime, "TransferBatch", {
           operator: topicAddress(log.topics[1]!),
           from: topicAddress(log.topics[2]!),
           to: topicAddress(log.topics[3]!),
@@ -214,7 +220,7 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
       }
       const abiEvent = (fromFactory ? factoryEvents : collectionEvents).get(topic0 as `0x${string}`);
       if (!abiEvent) return null;
-      return event(abiEvent.name, decodeGeneric(log, abiEvent));
+      return chainEvent(log, blockNumber, logIndex, address, blockTime, abiEvent.name, decodeGeneric(log, abiEvent));
     },
   };
 }
