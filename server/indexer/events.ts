@@ -21,21 +21,6 @@ export type RawLog = {
   blockTimestamp?: string;
 };
 
-/** One ERC-1155 balance movement: one per TransferSingle, one per (id, value) pair of a TransferBatch. */
-export type TransferRow = {
-  blockNumber: bigint;
-  blockHash: string;
-  txHash: string;
-  logIndex: number;
-  batchIndex: number;
-  collection: string;
-  tokenId: bigint;
-  operator: string;
-  from: string;
-  to: string;
-  amount: bigint;
-};
-
 export type CollectionRow = {
   address: string;
   owner: string;
@@ -108,10 +93,20 @@ function chainEvent(
   return { blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex, address, name, args, blockTime };
 }
 
-const HASH = /^0x[0-9a-fA-F]{64}$/;
-const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
-const QUANTITY = /^0x[0-9a-fA-F]{1,16}$/;
-const DATA = /^0x(?:[0-9a-fA-F]{64})*$/;
+const HEX_DIGIT = new Uint8Array(128);
+for (const c of "0123456789abcdefABCDEF") HEX_DIGIT[c.charCodeAt(0)] = 1;
+
+/** "0x" then hex digits, `min` to `max` of them. A loop: several times faster than a regular expression here. */
+function isHex(value: unknown, min: number, max: number): boolean {
+  if (typeof value !== "string" || value.length < 2 + min || value.length > 2 + max) return false;
+  if (value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 120) return false;
+  for (let i = 2; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || HEX_DIGIT[c] === 0) return false;
+  }
+  return true;
+}
+const isHash = (value: unknown) => isHex(value, 64, 64);
 
 /**
  * Chain data is input from outside: every field the indexer stores or parses is checked here, once, so a faulty or
@@ -119,17 +114,15 @@ const DATA = /^0x(?:[0-9a-fA-F]{64})*$/;
  */
 function checkLog(log: RawLog) {
   if (typeof log !== "object" || log === null) throw new MalformedLogError(log, "not an object");
-  if (typeof log.address !== "string" || !ADDRESS.test(log.address)) throw new MalformedLogError(log, "bad address");
-  if (typeof log.blockHash !== "string" || !HASH.test(log.blockHash)) throw new MalformedLogError(log, "bad blockHash");
-  if (typeof log.transactionHash !== "string" || !HASH.test(log.transactionHash)) throw new MalformedLogError(log, "bad transactionHash");
-  if (typeof log.blockNumber !== "string" || !QUANTITY.test(log.blockNumber)) throw new MalformedLogError(log, "bad blockNumber");
-  if (typeof log.logIndex !== "string" || !QUANTITY.test(log.logIndex)) throw new MalformedLogError(log, "bad logIndex");
-  if (log.blockTimestamp !== undefined && (typeof log.blockTimestamp !== "string" || !QUANTITY.test(log.blockTimestamp))) {
-    throw new MalformedLogError(log, "bad blockTimestamp");
-  }
-  if (typeof log.data !== "string" || !DATA.test(log.data)) throw new MalformedLogError(log, "bad data");
+  if (!isHex(log.address, 40, 40)) throw new MalformedLogError(log, "bad address");
+  if (!isHash(log.blockHash)) throw new MalformedLogError(log, "bad blockHash");
+  if (!isHash(log.transactionHash)) throw new MalformedLogError(log, "bad transactionHash");
+  if (!isHex(log.blockNumber, 1, 13)) throw new MalformedLogError(log, "bad blockNumber");
+  if (!isHex(log.logIndex, 1, 13)) throw new MalformedLogError(log, "bad logIndex");
+  if (log.blockTimestamp !== undefined && !isHex(log.blockTimestamp, 1, 13)) throw new MalformedLogError(log, "bad blockTimestamp");
+  if (!isHex(log.data, 0, Infinity) || (log.data.length - 2) % 64 !== 0) throw new MalformedLogError(log, "bad data");
   if (!Array.isArray(log.topics) || log.topics.length === 0 || log.topics.length > 4) throw new MalformedLogError(log, "bad topics");
-  for (const topic of log.topics) if (typeof topic !== "string" || !HASH.test(topic)) throw new MalformedLogError(log, "bad topic");
+  for (const topic of log.topics) if (!isHash(topic)) throw new MalformedLogError(log, "bad topic");
 }
 
 /** JSON-safe copy: bigints become decimal strings, addresses lowercase, arrays and structs recursively. */
@@ -223,27 +216,6 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
       return chainEvent(log, blockNumber, logIndex, address, blockTime, abiEvent.name, decodeGeneric(log, abiEvent));
     },
   };
-}
-
-/** The transfers an event stands for (none for non-transfer events). */
-export function transfersOf(event: ChainEvent): TransferRow[] {
-  const a = event.args as { operator: string; from: string; to: string; id?: string; value?: string; ids?: string[]; values?: string[] };
-  const row = (batchIndex: number, tokenId: string, amount: string): TransferRow => ({
-    blockNumber: event.blockNumber,
-    blockHash: event.blockHash,
-    txHash: event.txHash,
-    logIndex: event.logIndex,
-    batchIndex,
-    collection: event.address,
-    tokenId: BigInt(tokenId),
-    operator: a.operator,
-    from: a.from,
-    to: a.to,
-    amount: BigInt(amount),
-  });
-  if (event.name === "TransferSingle") return [row(0, a.id!, a.value!)];
-  if (event.name === "TransferBatch") return a.ids!.map((id, i) => row(i, id, a.values![i]!));
-  return [];
 }
 
 /** The collection a CollectionCreated event announces. */

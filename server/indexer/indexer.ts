@@ -170,7 +170,8 @@ export class Indexer {
   private readonly labels: { chain_id: string };
 
   constructor(private readonly o: IndexerOptions) {
-    this.range = Math.min(o.maxBlockRange, 100);
+    // Small first ranges: the first answers arrive (and the pipeline fills) quickly; adapt() grows them to the density.
+    this.range = Math.min(o.maxBlockRange, 10);
     this.extra = new Set((o.extraContracts ?? []).map((a) => a.toLowerCase()));
     this.labels = { chain_id: String(o.chainId) };
     const transportUrl = (o.client?.transport as { url?: string } | undefined)?.url;
@@ -386,15 +387,17 @@ export class Indexer {
     // Writes are pipelined: while PostgreSQL commits one range, the next is decoded and prepared here. `tip` is what
     // the next range must extend: the last range handed to the writer (the checkpoint once its write commits).
     let tip = checkpoint;
+    // At most two writes in flight: one copying its rows, the one before it committing.
     let writing: Promise<void> | undefined;
+    let committing: Promise<void> | undefined;
     const settle = async () => {
-      const w = writing;
-      writing = undefined;
-      await w;
+      const [a, b] = [committing, writing];
+      committing = writing = undefined;
+      await Promise.all([a, b]);
     };
-    const write = async (prepared: PreparedBatch, fetched: Fetched, eventCount: number) => {
+    const write = async (prepared: PreparedBatch, fetched: Fetched, eventCount: number, after: Promise<void> | undefined) => {
       const started = performance.now();
-      const result = await applyBatch(this.o.db, prepared);
+      const result = await applyBatch(this.o.db, prepared, after);
       indexerMetrics.batchSeconds.observe(this.labels, (performance.now() - started) / 1000);
       indexerMetrics.batches.inc(this.labels);
       indexerMetrics.events.inc(this.labels, result.eventsApplied);
@@ -450,9 +453,10 @@ export class Indexer {
         tip = { blockNumber: lastHeader.number, blockHash: lastHeader.hash };
         this.adapt(fetched);
         plan();
-        await settle(); // one write at a time, in chain order
-        writing = write(prepared, fetched, events.length);
-        writing.catch(() => {}); // awaited by the next settle()
+        await committing;
+        committing = writing;
+        writing = write(prepared, fetched, events.length, committing);
+        writing.catch(() => {}); // awaited by the next write or settle()
       }
       await settle();
       const finalBelow = target - BigInt(this.o.finalityDepth) - 1n;
@@ -465,7 +469,7 @@ export class Indexer {
       // Ranges still in flight belong to a plan that no longer holds (reorg, error): their answers are dropped. A
       // write still running finishes (or fails) before anything else touches the index.
       inflight.length = 0;
-      await writing?.catch(() => {});
+      await Promise.allSettled([committing, writing]);
     }
   }
 
