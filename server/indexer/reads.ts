@@ -200,37 +200,28 @@ export async function getActivity(
 ): Promise<Activity[]> {
   const o = lower(owner);
   const b = page.before;
-  const rows = await prisma.tokenTransfer.findMany({
-    where: {
-      chainId,
-      OR: [{ fromAddress: o }, { toAddress: o }],
-      ...(b
-        ? {
-            AND: [
-              {
-                OR: [
-                  { blockNumber: { lt: b.blockNumber } },
-                  { blockNumber: b.blockNumber, logIndex: { lt: b.logIndex } },
-                  { blockNumber: b.blockNumber, logIndex: b.logIndex, batchIndex: { lt: b.batchIndex } },
-                ],
-              },
-            ],
-          }
-        : {}),
-    },
-    orderBy: [{ blockNumber: "desc" }, { logIndex: "desc" }, { batchIndex: "desc" }],
-    take: page.limit,
-  });
+  // token_transfer is a view over the raw events (one row per (log, id)); the wallet's side is found through the
+  // indexed sender and recipient columns of chain_event.
+  const rows = await prisma.$queryRaw<
+    { block_number: bigint; block_time: Date; tx_hash: string; log_index: number; batch_index: number; collection: string; token_id: string; from_address: string; to_address: string; amount: string }[]
+  >`
+    SELECT block_number, block_time, tx_hash, log_index, batch_index, collection, token_id::text, from_address, to_address, amount::text
+    FROM token_transfer
+    WHERE chain_id = ${chainId} AND (from_address = ${o} OR to_address = ${o})
+      AND (${b === undefined}
+           OR (block_number, log_index, batch_index) < (${b?.blockNumber ?? 0n}::bigint, ${b?.logIndex ?? 0}::int, ${b?.batchIndex ?? 0}::int))
+    ORDER BY block_number DESC, log_index DESC, batch_index DESC
+    LIMIT ${page.limit}`;
   return rows.map((r) => ({
-    blockNumber: r.blockNumber,
-    blockTime: r.blockTime,
-    txHash: r.txHash,
-    logIndex: r.logIndex,
-    batchIndex: r.batchIndex,
+    blockNumber: BigInt(r.block_number),
+    blockTime: r.block_time,
+    txHash: r.tx_hash,
+    logIndex: r.log_index,
+    batchIndex: r.batch_index,
     collection: r.collection,
-    tokenId: BigInt(r.tokenId.toFixed(0)),
-    from: r.fromAddress,
-    to: r.toAddress,
-    amount: BigInt(r.amount.toFixed(0)),
+    tokenId: BigInt(r.token_id),
+    from: r.from_address,
+    to: r.to_address,
+    amount: BigInt(r.amount),
   }));
 }

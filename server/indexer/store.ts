@@ -377,7 +377,6 @@ export type ApplyResult = { eventsApplied: number; transfersApplied: number; alr
 export type PreparedBatch = {
   batch: Batch;
   eventChunks: Buffer[];
-  transferChunks: Buffer[];
   moves: BalanceMoves;
   collections: CollectionRow[];
 };
@@ -407,7 +406,6 @@ export function prepareBatch(batch: Batch): PreparedBatch {
   times.set(batch.head.number, batch.head.timestamp);
   const chainId = String(batch.chainId);
   const events = new CopyWriter();
-  const transfers = new CopyWriter();
   const moves = newBalanceMoves();
   const collections: CollectionRow[] = [];
   let blockNumber: bigint | undefined;
@@ -416,22 +414,6 @@ export function prepareBatch(batch: Batch): PreparedBatch {
   let iso = "";
   // Hot path, one pass per log: hashes, addresses and numbers come from the decoder, which validated them as hex,
   // so only free-form text (event names, JSON) goes through COPY escaping.
-  const transfer = (e: ChainEvent, a: TransferArgs, batchIndex: number, tokenId: string, value: string) => {
-    transfers
-      .row(chainId.length + block.length + iso.length + e.txHash.length + e.address.length + tokenId.length + a.from.length + a.to.length + value.length + 50)
-      .value(chainId)
-      .value(block)
-      .value(iso)
-      .value(e.txHash)
-      .value(String(e.logIndex))
-      .value(String(batchIndex))
-      .value(e.address)
-      .value(tokenId)
-      .value(a.from)
-      .value(a.to)
-      .last(value);
-    addMove(moves, e.address, tokenId, a.from, a.to, BigInt(value), e.blockNumber, time);
-  };
   for (const e of batch.events) {
     if (e.blockNumber !== blockNumber) {
       const t = e.blockTime ?? times.get(e.blockNumber);
@@ -443,8 +425,12 @@ export function prepareBatch(batch: Batch): PreparedBatch {
     }
     const name = copyValue(e.name);
     const args = argsText(e);
+    const isTransfer = e.name === "TransferSingle" || e.name === "TransferBatch";
+    const a = e.args as TransferArgs;
+    const from = isTransfer ? a.from : "\\N";
+    const to = isTransfer ? a.to : "\\N";
     events
-      .row(chainId.length + block.length + e.blockHash.length + iso.length + e.txHash.length + e.address.length + name.length + args.length + 40)
+      .row(chainId.length + block.length + e.blockHash.length + iso.length + e.txHash.length + e.address.length + name.length + args.length + from.length + to.length + 40)
       .value(chainId)
       .value(block)
       .value(e.blockHash)
@@ -453,19 +439,19 @@ export function prepareBatch(batch: Batch): PreparedBatch {
       .value(String(e.logIndex))
       .value(e.address)
       .value(name)
-      .last(args);
+      .value(args)
+      .value(from)
+      .last(to);
     if (e.name === "TransferSingle") {
-      const a = e.args as TransferArgs;
-      transfer(e, a, 0, a.id!, a.value!);
+      addMove(moves, e.address, a.id!, a.from, a.to, BigInt(a.value!), e.blockNumber, time);
     } else if (e.name === "TransferBatch") {
-      const a = e.args as TransferArgs;
-      for (let i = 0; i < a.ids!.length; i++) transfer(e, a, i, a.ids![i]!, a.values![i]!);
+      for (let i = 0; i < a.ids!.length; i++) addMove(moves, e.address, a.ids![i]!, a.from, a.to, BigInt(a.values![i]!), e.blockNumber, time);
     } else {
       const created = collectionOf(e);
       if (created) collections.push(created);
     }
   }
-  return { batch, eventChunks: events.chunks(), transferChunks: transfers.chunks(), moves, collections };
+  return { batch, eventChunks: events.chunks(), moves, collections };
 }
 
 /**
@@ -482,8 +468,7 @@ export async function applyBatch(db: pg.Pool, batch: Batch | PreparedBatch, afte
   return writeBatch(db, prepared, after);
 }
 
-const TRANSFER_COLUMNS = ["chain_id", "block_number", "block_time", "tx_hash", "log_index", "batch_index", "collection", "token_id", "from_address", "to_address", "amount"];
-const EVENT_COLUMNS = ["chain_id", "block_number", "block_hash", "block_time", "tx_hash", "log_index", "address", "name", "args"];
+const EVENT_COLUMNS = ["chain_id", "block_number", "block_hash", "block_time", "tx_hash", "log_index", "address", "name", "args", "from_address", "to_address"];
 
 async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<unknown>): Promise<ApplyResult> {
   const { batch, moves } = prepared;
@@ -498,7 +483,6 @@ async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<
     let duplicate: IndexInvariantError | undefined;
     try {
       await copyRows(tx, "chain_event", EVENT_COLUMNS, prepared.eventChunks);
-      if (moves.amount.length > 0) await copyRows(tx, "token_transfer", TRANSFER_COLUMNS, prepared.transferChunks);
     } catch (error) {
       if (!(error instanceof IndexInvariantError)) throw error;
       duplicate = error;
@@ -538,7 +522,7 @@ async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<
 }
 
 /**
- * Recomputes balances and held-since from `token_transfer` for the keys in the temporary table `affected_key`
+ * Recomputes balances and held-since from the transfers (the `token_transfer` view of the raw events) for the keys in the temporary table `affected_key`
  * (or for every key when `all`), and supply and holders for their tokens. Shared by rollbacks and rebuilds, so
  * both agree with the forward path by construction (the tests compare them).
  */
@@ -611,19 +595,20 @@ export async function rollbackTo(
   return inTransaction(db, async (tx) => {
     await lockChain(tx, chainId);
     const above = ancestor.number.toString();
-    const events = await tx.query("DELETE FROM chain_event WHERE chain_id = $1 AND block_number > $2", [chainId, above]);
     await tx.query(`CREATE TEMP TABLE affected_key (collection text, token_id numeric, owner text) ON COMMIT DROP`);
+    // The balances the removed transfers touched, read before their raw events go.
     const removed = await tx.query(
-      `WITH gone AS (
-         DELETE FROM token_transfer WHERE chain_id = $1 AND block_number > $2
-         RETURNING collection, token_id, from_address, to_address
-       )
-       INSERT INTO affected_key SELECT DISTINCT collection, token_id, owner FROM (
-         SELECT collection, token_id, from_address AS owner FROM gone
-         UNION ALL SELECT collection, token_id, to_address FROM gone
+      `INSERT INTO affected_key SELECT DISTINCT collection, token_id, owner FROM (
+         SELECT collection, token_id, from_address AS owner FROM token_transfer WHERE chain_id = $1 AND block_number > $2
+         UNION ALL SELECT collection, token_id, to_address FROM token_transfer WHERE chain_id = $1 AND block_number > $2
        ) k WHERE owner <> $3`,
       [chainId, above, ZERO_ADDRESS],
     );
+    const transfers = await tx.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM token_transfer WHERE chain_id = $1 AND block_number > $2",
+      [chainId, above],
+    );
+    const events = await tx.query("DELETE FROM chain_event WHERE chain_id = $1 AND block_number > $2", [chainId, above]);
     if ((removed.rowCount ?? 0) > 0 || (events.rowCount ?? 0) > 0) await recomputeProjections(tx, chainId, false);
     await tx.query("DELETE FROM collection WHERE chain_id = $1 AND created_block > $2", [chainId, above]);
     await tx.query("DELETE FROM indexed_block WHERE chain_id = $1 AND number > $2", [chainId, above]);
@@ -631,7 +616,7 @@ export async function rollbackTo(
       `UPDATE indexer_checkpoint SET block_number = $2, block_hash = $3, updated_at = now() WHERE chain_id = $1`,
       [chainId, above, ancestor.hash],
     );
-    return { eventsRemoved: events.rowCount ?? 0, transfersRemoved: removed.rowCount ?? 0 };
+    return { eventsRemoved: events.rowCount ?? 0, transfersRemoved: Number(transfers.rows[0]!.n) };
   });
 }
 
@@ -649,23 +634,10 @@ export async function rebuildProjections(db: pg.Pool, chainId: number): Promise<
        FROM chain_event WHERE chain_id = $1 AND name = 'CollectionCreated' ON CONFLICT DO NOTHING`,
       [chainId],
     );
-    await tx.query("DELETE FROM token_transfer WHERE chain_id = $1", [chainId]);
-    const transfers = await tx.query(
-      `INSERT INTO token_transfer (chain_id, block_number, block_time, tx_hash, log_index, batch_index,
-                                   collection, token_id, from_address, to_address, amount)
-       SELECT e.chain_id, e.block_number, e.block_time, e.tx_hash, e.log_index, 0, e.address,
-              (e.args->>'id')::numeric, e.args->>'from', e.args->>'to', (e.args->>'value')::numeric
-       FROM chain_event e WHERE e.chain_id = $1 AND e.name = 'TransferSingle'
-       UNION ALL
-       SELECT e.chain_id, e.block_number, e.block_time, e.tx_hash, e.log_index, (i.ord - 1)::int, e.address,
-              i.id::numeric, e.args->>'from', e.args->>'to', (e.args->'values'->>(i.ord - 1)::int)::numeric
-       FROM chain_event e, jsonb_array_elements_text(e.args->'ids') WITH ORDINALITY AS i(id, ord)
-       WHERE e.chain_id = $1 AND e.name = 'TransferBatch'`,
-      [chainId],
-    );
+    const transfers = await tx.query<{ n: string }>("SELECT count(*)::text AS n FROM token_transfer WHERE chain_id = $1", [chainId]);
     await recomputeProjections(tx, chainId, true);
     const events = await tx.query<{ n: string }>("SELECT count(*)::text AS n FROM chain_event WHERE chain_id = $1", [chainId]);
-    return { events: Number(events.rows[0]!.n), transfers: transfers.rowCount ?? 0 };
+    return { events: Number(events.rows[0]!.n), transfers: Number(transfers.rows[0]!.n) };
   });
 }
 
@@ -683,7 +655,7 @@ export async function resetChainIndex(db: pg.Pool | pg.Client, chainId: number) 
   try {
     await client.query("BEGIN");
     await lockChain(client, chainId);
-    for (const table of ["chain_event", "token_transfer", "token_balance", "token_supply", "collection", "indexed_block", "indexer_checkpoint"]) {
+    for (const table of ["chain_event", "token_balance", "token_supply", "collection", "indexed_block", "indexer_checkpoint"]) {
       await client.query(`DELETE FROM ${table} WHERE chain_id = $1`, [chainId]);
     }
     await client.query("COMMIT");

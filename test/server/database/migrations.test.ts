@@ -39,14 +39,14 @@ describe("database migrations", () => {
     try {
       await client.query(`ALTER TABLE "collection" ADD COLUMN "extra" TEXT`);
       await client.query(`ALTER TABLE "collection" ALTER COLUMN "contract_uri" DROP NOT NULL`);
-      await client.query(`ALTER TABLE "token_transfer" ALTER COLUMN "amount" TYPE numeric(40,0)`);
+      await client.query(`ALTER TABLE "token_balance" ALTER COLUMN "amount" TYPE numeric(40,0)`);
     } finally {
       await client.end();
     }
     const problems = await describeSchemaDrift(db.url);
     expect(problems).to.include(`Collection: column "collection"."extra" is not in schema.prisma`);
     expect(problems).to.include(`Collection.contractUri: column is nullable, schema says required`);
-    expect(problems).to.include(`TokenTransfer.amount: type is numeric(40,0), schema says numeric(78,0)`);
+    expect(problems).to.include(`TokenBalance.amount: type is numeric(40,0), schema says numeric(78,0)`);
   });
 
   it("refuses a migration edited after it was applied", async () => {
