@@ -111,9 +111,14 @@ type Fetched = {
   to: bigint;
   /** Headers by number: always `from` and `to`, every unfinalized block, and every block with events. */
   headers: Map<bigint, BlockHeader>;
-  logs: RawLog[];
-  /** The collection addresses the log query asked for (null: no address filter). */
-  addresses: Set<string> | null;
+  /** The contracts whose events the range holds: those known when it was fetched. */
+  known: Set<string>;
+  /** Collections the factory created inside the range, with their creation block. */
+  created: Map<string, bigint>;
+  /** Decoded and turned into COPY rows and balance moves as soon as it arrived (its `previous` is set when applied). */
+  prepared: PreparedBatch;
+  logCount: number;
+  eventCount: number;
 };
 
 type RpcBlock = { number: string; hash: string; parentHash: string; timestamp: string } | null;
@@ -139,6 +144,25 @@ function toHeader(block: RpcBlock, number: bigint): BlockHeader {
   const header = { number: BigInt(block.number), hash: block.hash, parentHash: block.parentHash, timestamp: BigInt(block.timestamp) };
   if (header.number !== number) throw new InconsistentRangeError(`asked for block ${number}, got ${header.number}`);
   return header;
+}
+
+/** Checks that a fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
+function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, logs: RawLog[]) {
+  let previous: BlockHeader | undefined;
+  for (const n of [...headers.keys()].sort((a, b) => (a < b ? -1 : 1))) {
+    const h = headers.get(n)!;
+    if (previous && previous.number + 1n === n && h.parentHash !== previous.hash) {
+      throw new InconsistentRangeError(`block ${n} does not extend block ${previous.number}`);
+    }
+    previous = h;
+  }
+  for (const log of logs) {
+    if (log.removed) throw new InconsistentRangeError("a log was removed");
+    const n = BigInt(log.blockNumber);
+    if (n < from || n > to) throw new InconsistentRangeError(`log of block ${n} outside ${from}..${to}`);
+    const h = headers.get(n);
+    if (h && h.hash !== log.blockHash) throw new InconsistentRangeError(`log of block ${n} from another branch`);
+  }
 }
 
 /** Beyond this many collections, logs are fetched by event topic only and filtered here (providers cap address lists). */
@@ -220,18 +244,20 @@ export class Indexer {
   }
 
   /**
-   * Fetches one range: its logs and the headers needed to link and date it, in one JSON-RPC batch (plus one more
-   * for the headers of blocks with events when the node's logs carry no block time).
+   * Fetches one range (its logs and the headers needed to link and date it, in one JSON-RPC batch, plus one more for
+   * the headers of blocks with events when the node's logs carry no block time), checks it is one branch, decodes it
+   * and prepares its rows at once: only the compact prepared batch waits for its turn, not thousands of raw logs.
+   * `alsoKnown`: contracts to ask for besides the factory, the extra contracts and the known collections.
    */
-  private async fetchRange(from: bigint, to: bigint, head: bigint): Promise<Fetched> {
-    const known = [this.o.factory.toLowerCase(), ...this.extra, ...this.collections.keys()];
-    const addresses = known.length > MAX_ADDRESS_FILTER ? null : new Set(known);
+  private async fetchRange(from: bigint, to: bigint, head: bigint, alsoKnown: Iterable<string> = []): Promise<Fetched> {
+    const known = new Set([this.o.factory.toLowerCase(), ...this.extra, ...this.collections.keys(), ...alsoKnown]);
+    const byAddress = known.size <= MAX_ADDRESS_FILTER;
     const unfinalizedFrom = head - BigInt(this.o.finalityDepth);
     const wanted = new Set<bigint>([from, to]);
     for (let n = from > unfinalizedFrom ? from : unfinalizedFrom; n <= to; n++) wanted.add(n);
     const numbers = [...wanted].sort((a, b) => (a < b ? -1 : 1));
     const requests: RpcRequest[] = [
-      { method: "eth_getLogs", params: [this.logFilter(from, to, addresses ? [...addresses] : null)] },
+      { method: "eth_getLogs", params: [this.logFilter(from, to, byAddress ? [...known] : null)] },
       ...numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })),
     ];
     const [logs, ...blocks] = await this.rpc.batch<[RawLog[], ...RpcBlock[]]>(requests);
@@ -240,34 +266,19 @@ export class Indexer {
     blocks.forEach((b, i) => headers.set(numbers[i]!, toHeader(b as RpcBlock, numbers[i]!)));
     const missing = [...new Set(logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)))].filter((n) => !headers.has(n));
     if (missing.length > 0) for (const h of await this.headers(missing)) headers.set(h.number, h);
-    return { from, to, headers, logs, addresses };
+    verifyRange(from, to, headers, logs);
+    const events = this.decode(logs, headers, known);
+    const keep = [...headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === to);
+    const prepared = prepareBatch({ chainId: this.o.chainId, previous: null, head: headers.get(to)!, headers: keep, events });
+    const created = new Map(prepared.collections.map((c) => [c.address, c.createdBlock]));
+    return { from, to, headers, known, created, prepared, logCount: logs.length, eventCount: events.length };
   }
 
-  /** Checks that the fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
-  private verifyRange(f: Fetched) {
-    let previous: BlockHeader | undefined;
-    for (const n of [...f.headers.keys()].sort((a, b) => (a < b ? -1 : 1))) {
-      const h = f.headers.get(n)!;
-      if (previous && previous.number + 1n === n && h.parentHash !== previous.hash) {
-        throw new InconsistentRangeError(`block ${n} does not extend block ${previous.number}`);
-      }
-      previous = h;
-    }
-    for (const log of f.logs) {
-      if (log.removed) throw new InconsistentRangeError("a log was removed");
-      const n = BigInt(log.blockNumber);
-      if (n < f.from || n > f.to) throw new InconsistentRangeError(`log of block ${n} outside ${f.from}..${f.to}`);
-      const h = f.headers.get(n);
-      if (h && h.hash !== log.blockHash) throw new InconsistentRangeError(`log of block ${n} from another branch`);
-    }
-  }
-
-  /** Decodes the range's logs in chain order, keeping the factory's and the known collections' events only. */
-  private decode(f: Fetched): ChainEvent[] {
+  /** Decodes a range's logs in chain order, keeping the events of `known` contracts and of collections created in it. */
+  private decode(logs: RawLog[], headers: Map<bigint, BlockHeader>, known: Set<string>): ChainEvent[] {
     const factory = this.o.factory.toLowerCase();
-    // Nodes answer in chain order; only a range completed by a second query (completeRange) needs sorting.
+    // Nodes answer in chain order; sort only when one did not.
     const order = (a: RawLog, b: RawLog) => Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex);
-    let logs = f.logs;
     for (let i = 1; i < logs.length; i++) {
       if (!(order(logs[i - 1]!, logs[i]!) < 0)) {
         logs = [...logs].sort(order);
@@ -278,15 +289,15 @@ export class Indexer {
     const created = new Set<string>();
     let previous: RawLog | undefined;
     for (const log of logs) {
-      // The same log twice (a merged query overlapping the first) is kept once: they are adjacent once sorted.
+      // The same log twice (a node answering with duplicates) is kept once: they are adjacent once sorted.
       if (previous && order(previous, log) === 0) continue;
       previous = log;
       const address = log.address.toLowerCase();
       const fromFactory = address === factory;
-      if (!fromFactory && !this.extra.has(address) && !this.collections.has(address) && !created.has(address)) continue;
+      if (!fromFactory && !known.has(address) && !created.has(address)) continue;
       const event = this.catalogue!.decode(log, fromFactory);
       if (!event) continue;
-      if (event.blockTime === undefined) event.blockTime = f.headers.get(event.blockNumber)!.timestamp;
+      if (event.blockTime === undefined) event.blockTime = headers.get(event.blockNumber)!.timestamp;
       if (event.name === "CollectionCreated") created.add(String(event.args.collection));
       events.push(event);
     }
@@ -294,22 +305,12 @@ export class Indexer {
   }
 
   /**
-   * Collections the range's log query did not ask for, but that exist by now (created earlier in this range or in a
-   * range fetched in parallel): their logs in the range are fetched and merged before the range is applied.
+   * Contracts the range was fetched without, that it must include: collections that became known while it was in
+   * flight (created in an earlier range fetched in parallel) and collections created inside it (their later events
+   * in the same range). Empty when the range is complete.
    */
-  private async completeRange(f: Fetched) {
-    if (!f.addresses) return;
-    const createdHere = f.logs
-      .filter((l) => l.address.toLowerCase() === this.o.factory.toLowerCase() && l.topics[0] === this.catalogue!.collectionCreated)
-      .map((l) => `0x${l.topics[1]!.slice(26)}`.toLowerCase());
-    const missing = [...new Set([...this.collections.keys(), ...createdHere])].filter((a) => !f.addresses!.has(a));
-    if (missing.length === 0) return;
-    const logs = await this.rpc.request<RawLog[]>("eth_getLogs", [this.logFilter(f.from, f.to, missing)]);
-    const missingHeaders = [...new Set(logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)))].filter((n) => !f.headers.has(n));
-    if (missingHeaders.length > 0) for (const h of await this.headers(missingHeaders)) f.headers.set(h.number, h);
-    f.logs = [...f.logs, ...logs];
-    for (const a of missing) f.addresses.add(a);
-    this.verifyRange(f);
+  private missingFrom(f: Fetched): string[] {
+    return [...new Set([...this.collections.keys(), ...f.created.keys()])].filter((a) => !f.known.has(a));
   }
 
   /**
@@ -428,7 +429,11 @@ export class Indexer {
           throw error;
         }
         inflight.shift();
-        this.verifyRange(fetched);
+        // A range fetched before it could know every collection it holds events of is fetched again, now knowing
+        // them (rare: a collection created in a range in flight, or inside this one).
+        for (let missing = this.missingFrom(fetched); missing.length > 0; missing = this.missingFrom(fetched)) {
+          fetched = await this.fetchRange(fetched.from, fetched.to, head.number, missing);
+        }
         const first = fetched.headers.get(fetched.from)!;
         if (tip && first.parentHash !== tip.blockHash) {
           // The range does not extend what is indexed: either the indexed tip was reorganised away, or this range
@@ -440,22 +445,16 @@ export class Indexer {
           await this.handleReorg(tip);
           return applied + (await this.step());
         }
-        await this.completeRange(fetched);
-        const events = this.decode(fetched);
-        // Known at once, not after the write: ranges decoded while this one is being written must see them.
-        for (const e of events) {
-          if (e.name === "CollectionCreated") this.collections.set(String(e.args.collection), e.blockNumber);
-        }
-        const lastHeader = fetched.headers.get(fetched.to)!;
-        const unfinalizedFrom = head.number - BigInt(this.o.finalityDepth);
-        const keep = [...fetched.headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === fetched.to);
-        const prepared = prepareBatch({ chainId, previous: tip, head: lastHeader, headers: keep, events });
-        tip = { blockNumber: lastHeader.number, blockHash: lastHeader.hash };
+        // Known at once, not after the write: ranges checked while this one is being written must see them.
+        for (const [address, block] of fetched.created) this.collections.set(address, block);
+        const { prepared } = fetched;
+        prepared.batch.previous = tip;
+        tip = { blockNumber: prepared.batch.head.number, blockHash: prepared.batch.head.hash };
         this.adapt(fetched);
         plan();
         await committing;
         committing = writing;
-        writing = write(prepared, fetched, events.length, committing);
+        writing = write(prepared, fetched, fetched.eventCount, committing);
         writing.catch(() => {}); // awaited by the next write or settle()
       }
       await settle();
@@ -477,7 +476,7 @@ export class Indexer {
   private adapt(f: Fetched) {
     const blocks = Number(f.to - f.from + 1n);
     if (blocks < this.range) return; // a short range at the head says nothing about density
-    const perBlock = f.logs.length / blocks;
+    const perBlock = f.logCount / blocks;
     const ideal = perBlock > 0 ? Math.floor(this.targetLogs / perBlock) : this.range * 2;
     const next = Math.max(1, Math.min(this.o.maxBlockRange, ideal, this.range * 2));
     this.range = next;
