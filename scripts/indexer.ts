@@ -78,6 +78,7 @@ if (config.indexerMetricsPort !== undefined) {
   server.listen(config.indexerMetricsPort, config.host);
 }
 
+await indexer.ready();
 logger.info({ chainId, startBlock: config.startBlock.toString(), rpcUrls: config.rpcUrls.length }, "indexer started");
 let exitCode = 0;
 try {

@@ -2,15 +2,16 @@ import type { Logger } from "pino";
 import type pg from "pg";
 import type { Address, PublicClient } from "viem";
 import type { Config } from "../config.ts";
-import { loadEventCatalogue, type ChainEvent, type EventCatalogue, type RawLog } from "./events.ts";
+import { loadEventCatalogue, type EventCatalogue } from "./events.ts";
 import { WriterLock } from "./lock.ts";
 import { indexerMetrics } from "./metrics.ts";
 import { ProgressBar } from "./progress.ts";
-import { isRangeTooLarge, RpcClient, type RpcRequest } from "./rpc.ts";
+import { hex, InconsistentRangeError, RangeFetcher, toHeader, type Fetched, type RpcBlock } from "./fetch.ts";
+import { WorkerRangeFetcher } from "./fetch-pool.ts";
+import { isRangeTooLarge, RpcClient } from "./rpc.ts";
 import {
   applyBatch,
   CheckpointMovedError,
-  prepareBatch,
   type PreparedBatch,
   IndexInvariantError,
   pruneBlocks,
@@ -45,6 +46,8 @@ export type IndexerOptions = {
   rpcTimeoutMs?: number;
   /** Hold the chain's writer lock while running (default true); off only in tests that drive step() directly. */
   writerLock?: boolean;
+  /** Fetch and decode ranges on a worker thread (default true); false keeps everything on the calling thread. */
+  fetchThread?: boolean;
   /** Draw a progress bar on stderr during backfill when it is a terminal. */
   progress?: boolean;
   logger: Logger;
@@ -88,41 +91,6 @@ export class DeepReorgError extends Error {
   }
 }
 
-/** The node answered with data from two branches (a reorg during the fetch); the range is fetched again. */
-class InconsistentRangeError extends Error {
-  constructor(reason: string) {
-    super(`Inconsistent answers for a block range (${reason}); fetching it again`);
-    this.name = "InconsistentRangeError";
-  }
-}
-
-export type IndexerStatus = {
-  indexedBlock: bigint | null;
-  headBlock: bigint | null;
-  lastProgressAt: number;
-  isWriter: boolean;
-  reorgs: number;
-  /** Head block time minus the time of the last block applied, as of the last batch. */
-  lagSeconds: number | null;
-};
-
-type Fetched = {
-  from: bigint;
-  to: bigint;
-  /** Headers by number: always `from` and `to`, every unfinalized block, and every block with events. */
-  headers: Map<bigint, BlockHeader>;
-  /** The contracts whose events the range holds: those known when it was fetched. */
-  known: Set<string>;
-  /** Collections the factory created inside the range, with their creation block. */
-  created: Map<string, bigint>;
-  /** Decoded and turned into COPY rows and balance moves as soon as it arrived (its `previous` is set when applied). */
-  prepared: PreparedBatch;
-  logCount: number;
-  eventCount: number;
-};
-
-type RpcBlock = { number: string; hash: string; parentHash: string; timestamp: string } | null;
-
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
     if (signal?.aborted) return resolve();
@@ -135,38 +103,15 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener("abort", done, { once: true });
   });
 
-const hex = (n: bigint) => `0x${n.toString(16)}`;
-
-function toHeader(block: RpcBlock, number: bigint): BlockHeader {
-  if (!block || typeof block.hash !== "string" || typeof block.parentHash !== "string") {
-    throw new InconsistentRangeError(`block ${number} not found`);
-  }
-  const header = { number: BigInt(block.number), hash: block.hash, parentHash: block.parentHash, timestamp: BigInt(block.timestamp) };
-  if (header.number !== number) throw new InconsistentRangeError(`asked for block ${number}, got ${header.number}`);
-  return header;
-}
-
-/** Checks that a fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
-function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, logs: RawLog[]) {
-  let previous: BlockHeader | undefined;
-  for (const n of [...headers.keys()].sort((a, b) => (a < b ? -1 : 1))) {
-    const h = headers.get(n)!;
-    if (previous && previous.number + 1n === n && h.parentHash !== previous.hash) {
-      throw new InconsistentRangeError(`block ${n} does not extend block ${previous.number}`);
-    }
-    previous = h;
-  }
-  for (const log of logs) {
-    if (log.removed) throw new InconsistentRangeError("a log was removed");
-    const n = BigInt(log.blockNumber);
-    if (n < from || n > to) throw new InconsistentRangeError(`log of block ${n} outside ${from}..${to}`);
-    const h = headers.get(n);
-    if (h && h.hash !== log.blockHash) throw new InconsistentRangeError(`log of block ${n} from another branch`);
-  }
-}
-
-/** Beyond this many collections, logs are fetched by event topic only and filtered here (providers cap address lists). */
-const MAX_ADDRESS_FILTER = 1000;
+export type IndexerStatus = {
+  indexedBlock: bigint | null;
+  headBlock: bigint | null;
+  lastProgressAt: number;
+  isWriter: boolean;
+  reorgs: number;
+  /** Head block time minus the time of the last block applied, as of the last batch. */
+  lagSeconds: number | null;
+};
 
 /**
  * Mirrors every event of the factory and the collections it creates into PostgreSQL, reorg-safe and crash-safe.
@@ -179,7 +124,9 @@ const MAX_ADDRESS_FILTER = 1000;
 export class Indexer {
   readonly status: IndexerStatus = { indexedBlock: null, headBlock: null, lastProgressAt: Date.now(), isWriter: false, reorgs: 0, lagSeconds: null };
   readonly rpc: RpcClient;
+  private readonly urls: string[];
   private catalogue: EventCatalogue | undefined;
+  private fetcher: Pick<RangeFetcher, "fetch"> & { close?(): Promise<void>; warmUp?(): Promise<void> } = undefined!;
   private collections = new Map<string, bigint>();
   private collectionsLoaded = false;
   private readonly extra: Set<string>;
@@ -200,6 +147,7 @@ export class Indexer {
     this.labels = { chain_id: String(o.chainId) };
     const transportUrl = (o.client?.transport as { url?: string } | undefined)?.url;
     const urls = o.rpcUrls ?? (transportUrl ? [transportUrl] : []);
+    this.urls = urls;
     if (urls.length === 0) throw new Error("Indexer needs rpcUrls (or a viem client with an HTTP transport).");
     this.rpc = new RpcClient({
       urls,
@@ -215,8 +163,27 @@ export class Indexer {
     return this.o.targetLogsPerRange ?? 5000;
   }
 
+  /** The range fetcher: on a worker thread unless `fetchThread` is false. Needs the catalogue loaded. */
+  private createFetcher() {
+    this.fetcher ??=
+      this.o.fetchThread === false
+        ? new RangeFetcher({ rpc: this.rpc, catalogue: this.catalogue!, chainId: this.o.chainId, factory: this.o.factory, finalityDepth: this.o.finalityDepth })
+        : new WorkerRangeFetcher({
+            urls: this.urls,
+            timeoutMs: this.o.rpcTimeoutMs ?? 10_000,
+            chainId: this.o.chainId,
+            factory: this.o.factory,
+            finalityDepth: this.o.finalityDepth,
+            logger: this.o.logger,
+            onFault: (kind) => indexerMetrics.rpcFaults.inc({ kind }),
+            onRequest: (method, seconds) => indexerMetrics.rpcSeconds.observe({ method: method.replace(/\(.*$/, "") }, seconds),
+          });
+    return this.fetcher;
+  }
+
   private async loadState() {
     this.catalogue ??= await loadEventCatalogue();
+    this.createFetcher();
     if (this.collectionsLoaded) return;
     const { rows } = await this.o.db.query<{ address: string; created_block: string }>(
       "SELECT address, created_block FROM collection WHERE chain_id = $1",
@@ -237,71 +204,15 @@ export class Indexer {
     return { number: BigInt(block.number), hash: block.hash, timestamp: BigInt(block.timestamp) };
   }
 
-  private logFilter(from: bigint, to: bigint, addresses: string[] | null) {
-    const filter: Record<string, unknown> = { fromBlock: hex(from), toBlock: hex(to), topics: [this.catalogue!.topics] };
-    if (addresses) filter.address = addresses;
-    return filter;
-  }
-
-  /**
-   * Fetches one range (its logs and the headers needed to link and date it, in one JSON-RPC batch, plus one more for
-   * the headers of blocks with events when the node's logs carry no block time), checks it is one branch, decodes it
-   * and prepares its rows at once: only the compact prepared batch waits for its turn, not thousands of raw logs.
-   * `alsoKnown`: contracts to ask for besides the factory, the extra contracts and the known collections.
-   */
-  private async fetchRange(from: bigint, to: bigint, head: bigint, alsoKnown: Iterable<string> = []): Promise<Fetched> {
+  /** Fetches a range knowing the factory, the extra contracts, the known collections and `alsoKnown`. */
+  private fetchRange(from: bigint, to: bigint, head: bigint, alsoKnown: Iterable<string> = []): Promise<Fetched> {
     const known = new Set([this.o.factory.toLowerCase(), ...this.extra, ...this.collections.keys(), ...alsoKnown]);
-    const byAddress = known.size <= MAX_ADDRESS_FILTER;
-    const unfinalizedFrom = head - BigInt(this.o.finalityDepth);
-    const wanted = new Set<bigint>([from, to]);
-    for (let n = from > unfinalizedFrom ? from : unfinalizedFrom; n <= to; n++) wanted.add(n);
-    const numbers = [...wanted].sort((a, b) => (a < b ? -1 : 1));
-    const requests: RpcRequest[] = [
-      { method: "eth_getLogs", params: [this.logFilter(from, to, byAddress ? [...known] : null)] },
-      ...numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })),
-    ];
-    const [logs, ...blocks] = await this.rpc.batch<[RawLog[], ...RpcBlock[]]>(requests);
-    if (!Array.isArray(logs)) throw new InconsistentRangeError("eth_getLogs answered no array");
-    const headers = new Map<bigint, BlockHeader>();
-    blocks.forEach((b, i) => headers.set(numbers[i]!, toHeader(b as RpcBlock, numbers[i]!)));
-    const missing = [...new Set(logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)))].filter((n) => !headers.has(n));
-    if (missing.length > 0) for (const h of await this.headers(missing)) headers.set(h.number, h);
-    verifyRange(from, to, headers, logs);
-    const events = this.decode(logs, headers, known);
-    const keep = [...headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === to);
-    const prepared = prepareBatch({ chainId: this.o.chainId, previous: null, head: headers.get(to)!, headers: keep, events });
-    const created = new Map(prepared.collections.map((c) => [c.address, c.createdBlock]));
-    return { from, to, headers, known, created, prepared, logCount: logs.length, eventCount: events.length };
+    return this.fetcher.fetch(from, to, head, known);
   }
 
-  /** Decodes a range's logs in chain order, keeping the events of `known` contracts and of collections created in it. */
-  private decode(logs: RawLog[], headers: Map<bigint, BlockHeader>, known: Set<string>): ChainEvent[] {
-    const factory = this.o.factory.toLowerCase();
-    // Nodes answer in chain order; sort only when one did not.
-    const order = (a: RawLog, b: RawLog) => Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex);
-    for (let i = 1; i < logs.length; i++) {
-      if (!(order(logs[i - 1]!, logs[i]!) < 0)) {
-        logs = [...logs].sort(order);
-        break;
-      }
-    }
-    const events: ChainEvent[] = [];
-    const created = new Set<string>();
-    let previous: RawLog | undefined;
-    for (const log of logs) {
-      // The same log twice (a node answering with duplicates) is kept once: they are adjacent once sorted.
-      if (previous && order(previous, log) === 0) continue;
-      previous = log;
-      const address = log.address.toLowerCase();
-      const fromFactory = address === factory;
-      if (!fromFactory && !known.has(address) && !created.has(address)) continue;
-      const event = this.catalogue!.decode(log, fromFactory);
-      if (!event) continue;
-      if (event.blockTime === undefined) event.blockTime = headers.get(event.blockNumber)!.timestamp;
-      if (event.name === "CollectionCreated") created.add(String(event.args.collection));
-      events.push(event);
-    }
-    return events;
+  /** Stops the fetch thread, if any (run() does it when it ends; for callers that drive step() themselves). */
+  async close() {
+    await this.fetcher?.close?.();
   }
 
   /**
@@ -454,7 +365,7 @@ export class Indexer {
         plan();
         await committing;
         committing = writing;
-        writing = write(prepared, fetched, fetched.eventCount, committing);
+        writing = write(prepared, fetched, prepared.eventCount, committing);
         writing.catch(() => {}); // awaited by the next write or settle()
       }
       await settle();
@@ -523,7 +434,15 @@ export class Indexer {
    * Transient failures (RPC or database) are retried with capped exponential backoff and jitter; a range is never
    * skipped. Errors that need an operator (a reorg deeper than the finality depth, a broken invariant) end the loop.
    */
+  /** Loads the event catalogue and starts the fetch thread: after this, the indexer can fetch at once. */
+  async ready() {
+    this.catalogue ??= await loadEventCatalogue();
+    await this.createFetcher().warmUp?.();
+  }
+
   async run(signal: AbortSignal) {
+    // Ready to fetch before taking the writer role: a standby takes over with its fetch thread already running.
+    await this.ready();
     const lock = this.o.writerLock === false ? undefined : new WriterLock(this.o.db.options, this.o.chainId, this.o.logger);
     if (lock && !(await lock.acquire(signal))) return;
     this.status.isWriter = true;
@@ -569,6 +488,7 @@ export class Indexer {
       this.status.isWriter = false;
       indexerMetrics.isWriter.set(this.labels, 0);
       await lock?.release();
+      await this.close();
     }
   }
 }

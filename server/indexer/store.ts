@@ -375,7 +375,8 @@ export type ApplyResult = { eventsApplied: number; transfersApplied: number; alr
 /** A batch turned into what the transaction sends: built in memory, outside the transaction, so the indexer can
  *  prepare the next batch while PostgreSQL writes this one. */
 export type PreparedBatch = {
-  batch: Batch;
+  batch: Omit<Batch, "events">;
+  eventCount: number;
   eventChunks: Buffer[];
   moves: BalanceMoves;
   collections: CollectionRow[];
@@ -451,7 +452,8 @@ export function prepareBatch(batch: Batch): PreparedBatch {
       if (created) collections.push(created);
     }
   }
-  return { batch, eventChunks: events.chunks(), moves, collections };
+  const { events: decoded, ...rest } = batch;
+  return { batch: rest, eventCount: decoded.length, eventChunks: events.chunks(), moves, collections };
 }
 
 /**
@@ -512,7 +514,7 @@ async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<
       [batch.chainId, h.number.toString(), h.hash],
     );
     await tx.query("COMMIT");
-    return { eventsApplied: batch.events.length, transfersApplied: moves.amount.length, alreadyApplied: false };
+    return { eventsApplied: prepared.eventCount, transfersApplied: moves.amount.length, alreadyApplied: false };
   } catch (error) {
     await tx.query("ROLLBACK").catch(() => {});
     throw error;

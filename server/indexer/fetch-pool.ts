@@ -1,0 +1,124 @@
+import { Worker } from "node:worker_threads";
+import type { Logger } from "pino";
+import { deserializeError, type Fetched, type SerializedError } from "./fetch.ts";
+import type { FetchRequest, FetchWorkerData } from "./fetch-worker.ts";
+
+type Message =
+  | { type: "ready" }
+  | { type: "result"; id: number; fetched: Fetched }
+  | { type: "error"; id: number; error: SerializedError }
+  | { type: "fault"; kind: string }
+  | { type: "request"; method: string; seconds: number };
+
+export type WorkerRangeFetcherOptions = FetchWorkerData & {
+  logger: Logger;
+  onFault?: (kind: string) => void;
+  onRequest?: (method: string, seconds: number) => void;
+};
+
+/**
+ * The module-loading and profiling flags of this process (a worker accepts no V8 heap flags, and needs the same
+ * TypeScript loader; `node --cpu-prof` then writes a profile per thread), with tsx added when this process was started
+ * without it.
+ */
+function loaderArgs(): string[] {
+  const kept: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (/^--(import|require|loader|experimental-loader|conditions)$/.test(arg) || arg === "-r") kept.push(arg, args[++i]!);
+    else if (/^--(import|require|loader|experimental-loader|conditions)=/.test(arg) || arg.startsWith("--experimental-") || arg.startsWith("--cpu-prof")) kept.push(arg);
+  }
+  return kept.some((a) => a.includes("tsx")) ? kept : [...kept, "--import", "tsx"];
+}
+
+/**
+ * Range fetching (RangeFetcher) on a worker thread. Same contract as RangeFetcher.fetch; a worker that dies fails
+ * the calls in flight (the indexer retries them) and is started again on the next call.
+ */
+export class WorkerRangeFetcher {
+  private worker: Worker | undefined;
+  private ready: Promise<void> | undefined;
+  private readonly pending = new Map<number, { resolve: (f: Fetched) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+
+  constructor(private readonly o: WorkerRangeFetcherOptions) {}
+
+  private start(): Worker {
+    const { logger, onFault, onRequest, ...data } = this.o;
+    // The worker loads TypeScript the way this process does (tsx).
+    const worker = new Worker(new URL("./fetch-worker.ts", import.meta.url), {
+      workerData: data satisfies FetchWorkerData,
+      execArgv: loaderArgs(),
+      // The same cap as the main thread's heap (npm run indexer): memory stays bounded by the ranges in flight.
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
+    let markReady!: () => void;
+    this.starting = true;
+    this.ready = new Promise<void>((resolve) => (markReady = () => ((this.starting = false), resolve())));
+    worker.on("message", (m: Message) => {
+      if (m.type === "fault") return onFault?.(m.kind);
+      if (m.type === "request") return onRequest?.(m.method, m.seconds);
+      if (m.type === "ready") {
+        markReady();
+        return this.holdOpen();
+      }
+      const call = this.pending.get(m.id);
+      if (!call) return;
+      this.pending.delete(m.id);
+      this.holdOpen();
+      if (m.type === "error") return call.reject(deserializeError(m.error));
+      const f = m.fetched;
+      // Structured clone turns Buffers into Uint8Arrays over the same (transferred) memory.
+      f.prepared.eventChunks = f.prepared.eventChunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      call.resolve(f);
+    });
+    const fail = (error: Error) => {
+      markReady(); // nobody waits for a thread that is gone
+      if (this.worker === worker) this.worker = undefined;
+      for (const call of this.pending.values()) call.reject(error);
+      this.pending.clear();
+    };
+    worker.on("error", (error) => {
+      logger.error({ err: error }, "range fetcher thread failed; starting a new one");
+      fail(error);
+    });
+    worker.on("exit", (code) => fail(new Error(`range fetcher thread exited (code ${code})`)));
+    return worker;
+  }
+
+  /**
+   * An idle thread must not keep the process alive, but one with work in flight (or still starting) must: a call
+   * awaited at the top level of a script would otherwise see the process exit under it.
+   */
+  private starting = false;
+  private holdOpen() {
+    if (!this.worker) return;
+    if (this.starting || this.pending.size > 0) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  /** Starts the thread (loading its code takes a moment) and resolves once it can take calls. */
+  async warmUp() {
+    this.worker ??= this.start();
+    await this.ready;
+  }
+
+  fetch(from: bigint, to: bigint, head: bigint, known: Set<string>): Promise<Fetched> {
+    this.worker ??= this.start();
+    const id = this.nextId++;
+    const request: FetchRequest = { id, from, to, head, known: [...known] };
+    return new Promise<Fetched>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.holdOpen();
+      this.worker!.postMessage(request);
+    });
+  }
+
+  /** Stops the thread; calls in flight fail. */
+  async close() {
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
+  }
+}

@@ -1,0 +1,166 @@
+import type { EventCatalogue, ChainEvent, RawLog } from "./events.ts";
+import { RpcResponseError, type RpcClient, type RpcRequest } from "./rpc.ts";
+import { prepareBatch, type BlockHeader, type PreparedBatch } from "./store.ts";
+
+/**
+ * Fetching one block range: its logs and headers from the node, checked to be one branch, decoded and turned into
+ * what the write needs (COPY rows, balance moves). It depends on nothing the writer holds, so it runs ahead of the
+ * writes, several ranges at once, and off the main thread (fetch-worker.ts).
+ */
+
+/** The node answered with data from two branches (a reorg during the fetch); the range is fetched again. */
+export class InconsistentRangeError extends Error {
+  constructor(reason: string) {
+    super(`Inconsistent answers for a block range (${reason}); fetching it again`);
+    this.name = "InconsistentRangeError";
+  }
+}
+
+export type Fetched = {
+  from: bigint;
+  to: bigint;
+  /** Headers by number: always `from` and `to`, every unfinalized block, and every block with events. */
+  headers: Map<bigint, BlockHeader>;
+  /** The contracts whose events the range holds: those known when it was fetched. */
+  known: Set<string>;
+  /** Collections the factory created inside the range, with their creation block. */
+  created: Map<string, bigint>;
+  /** Decoded and turned into COPY rows and balance moves as soon as it arrived (its `previous` is set when applied). */
+  prepared: PreparedBatch;
+  logCount: number;
+};
+
+export type RpcBlock = { number: string; hash: string; parentHash: string; timestamp: string } | null;
+
+export const hex = (n: bigint) => `0x${n.toString(16)}`;
+
+export function toHeader(block: RpcBlock, number: bigint): BlockHeader {
+  if (!block || typeof block.hash !== "string" || typeof block.parentHash !== "string") {
+    throw new InconsistentRangeError(`block ${number} not found`);
+  }
+  const header = { number: BigInt(block.number), hash: block.hash, parentHash: block.parentHash, timestamp: BigInt(block.timestamp) };
+  if (header.number !== number) throw new InconsistentRangeError(`asked for block ${number}, got ${header.number}`);
+  return header;
+}
+
+/** Checks that a fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
+function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, logs: RawLog[]) {
+  let previous: BlockHeader | undefined;
+  for (const n of [...headers.keys()].sort((a, b) => (a < b ? -1 : 1))) {
+    const h = headers.get(n)!;
+    if (previous && previous.number + 1n === n && h.parentHash !== previous.hash) {
+      throw new InconsistentRangeError(`block ${n} does not extend block ${previous.number}`);
+    }
+    previous = h;
+  }
+  for (const log of logs) {
+    if (log.removed) throw new InconsistentRangeError("a log was removed");
+    const n = BigInt(log.blockNumber);
+    if (n < from || n > to) throw new InconsistentRangeError(`log of block ${n} outside ${from}..${to}`);
+    const h = headers.get(n);
+    if (h && h.hash !== log.blockHash) throw new InconsistentRangeError(`log of block ${n} from another branch`);
+  }
+}
+
+/** Beyond this many collections, logs are fetched by event topic only and filtered here (providers cap address lists). */
+export const MAX_ADDRESS_FILTER = 1000;
+
+export type RangeFetcherOptions = {
+  rpc: RpcClient;
+  catalogue: EventCatalogue;
+  chainId: number;
+  factory: string;
+  finalityDepth: number;
+};
+
+export class RangeFetcher {
+  private readonly factory: string;
+  constructor(private readonly o: RangeFetcherOptions) {
+    this.factory = o.factory.toLowerCase();
+  }
+
+  /**
+   * Fetches one range (its logs and the headers needed to link and date it, in one JSON-RPC batch, plus one more for
+   * the headers of blocks with events when the node's logs carry no block time), checks it is one branch, decodes it
+   * and prepares its rows at once: only the compact prepared batch waits for its turn, not thousands of raw logs.
+   * `known`: the contracts to ask for (the factory, the extra contracts and the known collections).
+   */
+  async fetch(from: bigint, to: bigint, head: bigint, known: Set<string>): Promise<Fetched> {
+    const byAddress = known.size <= MAX_ADDRESS_FILTER;
+    const unfinalizedFrom = head - BigInt(this.o.finalityDepth);
+    const wanted = new Set<bigint>([from, to]);
+    for (let n = from > unfinalizedFrom ? from : unfinalizedFrom; n <= to; n++) wanted.add(n);
+    const numbers = [...wanted].sort((a, b) => (a < b ? -1 : 1));
+    const filter: Record<string, unknown> = { fromBlock: hex(from), toBlock: hex(to), topics: [this.o.catalogue.topics] };
+    if (byAddress) filter.address = [...known];
+    const requests: RpcRequest[] = [
+      { method: "eth_getLogs", params: [filter] },
+      ...numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })),
+    ];
+    const [logs, ...blocks] = await this.o.rpc.batch<[RawLog[], ...RpcBlock[]]>(requests);
+    if (!Array.isArray(logs)) throw new InconsistentRangeError("eth_getLogs answered no array");
+    const headers = new Map<bigint, BlockHeader>();
+    blocks.forEach((b, i) => headers.set(numbers[i]!, toHeader(b as RpcBlock, numbers[i]!)));
+    const missing = [...new Set(logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)))].filter((n) => !headers.has(n));
+    if (missing.length > 0) {
+      const more = await this.o.rpc.batch<RpcBlock[]>(missing.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })));
+      more.forEach((b, i) => headers.set(missing[i]!, toHeader(b, missing[i]!)));
+    }
+    verifyRange(from, to, headers, logs);
+    const events = this.decode(logs, headers, known);
+    const keep = [...headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === to);
+    const prepared = prepareBatch({ chainId: this.o.chainId, previous: null, head: headers.get(to)!, headers: keep, events });
+    const created = new Map(prepared.collections.map((c) => [c.address, c.createdBlock]));
+    return { from, to, headers, known, created, prepared, logCount: logs.length };
+  }
+
+  /** Decodes a range's logs in chain order, keeping the events of `known` contracts and of collections created in it. */
+  private decode(logs: RawLog[], headers: Map<bigint, BlockHeader>, known: Set<string>): ChainEvent[] {
+    // Nodes answer in chain order; sort only when one did not.
+    const order = (a: RawLog, b: RawLog) => Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex);
+    for (let i = 1; i < logs.length; i++) {
+      if (!(order(logs[i - 1]!, logs[i]!) < 0)) {
+        logs = [...logs].sort(order);
+        break;
+      }
+    }
+    const events: ChainEvent[] = [];
+    const created = new Set<string>();
+    let previous: RawLog | undefined;
+    for (const log of logs) {
+      // The same log twice (a node answering with duplicates) is kept once: they are adjacent once sorted.
+      if (previous && order(previous, log) === 0) continue;
+      previous = log;
+      const address = log.address.toLowerCase();
+      const fromFactory = address === this.factory;
+      if (!fromFactory && !known.has(address) && !created.has(address)) continue;
+      const event = this.o.catalogue.decode(log, fromFactory);
+      if (!event) continue;
+      if (event.blockTime === undefined) event.blockTime = headers.get(event.blockNumber)!.timestamp;
+      if (event.name === "CollectionCreated") created.add(String(event.args.collection));
+      events.push(event);
+    }
+    return events;
+  }
+}
+
+/** An error as a worker posts it: enough to rebuild the classes the indexer tells apart. */
+export type SerializedError = { name: string; message: string; method?: string; code?: number; rpcMessage?: string };
+
+export function serializeError(error: unknown): SerializedError {
+  const e = error instanceof Error ? error : new Error(String(error));
+  if (e instanceof RpcResponseError) return { name: e.name, message: e.message, method: e.method, code: e.code, rpcMessage: e.rpcMessage };
+  return { name: e.name, message: e.message };
+}
+
+export function deserializeError(s: SerializedError): Error {
+  if (s.name === "RpcResponseError") return new RpcResponseError(s.method ?? "", s.code ?? 0, s.rpcMessage ?? s.message);
+  if (s.name === "InconsistentRangeError") {
+    const e = new InconsistentRangeError("");
+    e.message = s.message;
+    return e;
+  }
+  const e = new Error(s.message);
+  e.name = s.name;
+  return e;
+}
