@@ -6,20 +6,44 @@ export type FaultKind = "500" | "429" | "timeout" | "truncated" | "reset" | "rpc
 
 export type FaultProxy = {
   url: string;
-  /** Requests seen and faults injected, by kind. */
-  stats: { requests: number; faults: Record<FaultKind, number> };
+  /** Requests seen, faults injected by kind, and eth_getLogs calls refused as too wide (see `maxLogRange`). */
+  stats: { requests: number; faults: Record<FaultKind, number>; refusedRanges: number };
   close(): Promise<void>;
 };
 
 /**
  * A loopback HTTP proxy in front of a JSON-RPC node that answers a share of the calls with faults: HTTP 500, 429,
  * a hang longer than the client's timeout, JSON truncated in the middle, a reset connection, or a JSON-RPC
- * internal error. Deterministic for a given seed and request order.
+ * internal error. Deterministic for a given seed and request order. With `maxLogRange`, it also refuses every
+ * eth_getLogs spanning more blocks, as hosted providers do (code -32005, "query returned more than 10000 results").
  */
-export async function startFaultProxy(options: { upstream: string; faultRate: number; seed: number; hangMs?: number }): Promise<FaultProxy> {
+export async function startFaultProxy(options: {
+  upstream: string;
+  faultRate: number;
+  seed: number;
+  hangMs?: number;
+  maxLogRange?: number;
+}): Promise<FaultProxy> {
   const rand = prng(options.seed);
   const kinds: FaultKind[] = ["500", "429", "timeout", "truncated", "reset", "rpc-error"];
-  const stats = { requests: 0, faults: Object.fromEntries(kinds.map((k) => [k, 0])) as Record<FaultKind, number> };
+  const stats = { requests: 0, faults: Object.fromEntries(kinds.map((k) => [k, 0])) as Record<FaultKind, number>, refusedRanges: 0 };
+  type Call = { id: number; method: string; params?: { fromBlock?: string; toBlock?: string }[] };
+  const tooWide = (call: Call) => {
+    const filter = call.params?.[0];
+    if (options.maxLogRange === undefined || call.method !== "eth_getLogs" || !filter?.fromBlock || !filter.toBlock) return false;
+    return Number(filter.toBlock) - Number(filter.fromBlock) + 1 > options.maxLogRange;
+  };
+  /** The upstream answer with every too-wide eth_getLogs replaced by the provider's refusal. */
+  const refuseWideRanges = (requestBody: string, answer: string): string => {
+    if (options.maxLogRange === undefined) return answer;
+    const calls = ([] as Call[]).concat(JSON.parse(requestBody) as Call | Call[]);
+    const refused = new Set(calls.filter(tooWide).map((c) => c.id));
+    if (refused.size === 0) return answer;
+    stats.refusedRanges += refused.size;
+    const refusal = (id: number) => ({ jsonrpc: "2.0", id, error: { code: -32005, message: "query returned more than 10000 results" } });
+    const parsed = JSON.parse(answer) as { id: number } | { id: number }[];
+    return JSON.stringify(Array.isArray(parsed) ? parsed.map((a) => (refused.has(a.id) ? refusal(a.id) : a)) : refusal(parsed.id));
+  };
   const hangMs = options.hangMs ?? 1500;
   const hanging = new Set<ServerResponse>();
 
@@ -59,7 +83,7 @@ export async function startFaultProxy(options: { upstream: string; faultRate: nu
       res.writeHead(502).end();
       return;
     }
-    const text = await upstream.text();
+    const text = refuseWideRanges(body, await upstream.text());
     res.writeHead(upstream.status, { "content-type": "application/json" });
     res.end(fault === "truncated" ? text.slice(0, Math.max(1, Math.floor(text.length / 2))) : text);
   };

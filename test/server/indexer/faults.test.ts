@@ -12,10 +12,12 @@ import {
 } from "../../../server/testing/chain.ts";
 import { useBenchIndexerFixture } from "../../../server/testing/indexer-fixture.ts";
 import { startFaultProxy, type FaultProxy } from "../../../server/testing/fault-proxy.ts";
+import { createPool } from "../../../server/database/client.ts";
+import { createTestDatabase } from "../../../server/testing/database.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON) on 20% of calls", function () {
+describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON, ranges refused as too wide)", function () {
   const fixture = useBenchIndexerFixture();
   let tc: TestChain;
   let db: pg.Pool;
@@ -72,5 +74,35 @@ describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON) on 20% of 
     const kinds = Object.values(proxy.stats.faults).filter((n) => n > 0).length;
     expect(kinds, JSON.stringify(proxy.stats)).to.be.at.least(5);
     expect(await compareWithChain(db, tc, token, owners, IDS)).to.deep.equal([]);
+  });
+
+  it("shrinks its log ranges when the node refuses them as too wide, and still indexes every event", async function () {
+    const wide = await startFaultProxy({ upstream: tc.rpcUrl, faultRate: 0, seed: 1, maxLogRange: 4 });
+    try {
+      const rand = prng(8);
+      const model = new BalanceModel();
+      for (let i = 0; i < 20; i++) await sendOps(tc, token, [model.randomOp(rand, owners, IDS)]);
+      // A fresh database of its own: the first test's index must not hide what this one fetches.
+      const fresh = await createTestDatabase();
+      const freshDb = createPool(fresh.url);
+      const indexer = new Indexer(fixture.options({ db: freshDb, rpcUrls: [wide.url], maxBlockRange: 64 }));
+      try {
+        const head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
+        for (let i = 0; indexer.status.indexedBlock !== head; i++) {
+          if (i > 500) throw new Error(`stuck at ${indexer.status.indexedBlock} (head ${head})`);
+          await indexer.step().catch((error: unknown) => {
+            throw new Error(`a refused range must shrink the next ones, not fail the step: ${String(error)}`);
+          });
+        }
+        expect(wide.stats.refusedRanges).to.be.at.least(1);
+        expect(await compareWithChain(freshDb, tc, token, owners, IDS)).to.deep.equal([]);
+      } finally {
+        await indexer.close();
+        await freshDb.end();
+        await fresh.drop();
+      }
+    } finally {
+      await wide.close();
+    }
   });
 });
