@@ -32,15 +32,21 @@ export type Fetched = {
 
 export type RpcBlock = { number: string; hash: string; parentHash: string; timestamp: string } | null;
 
-export const hex = (n: bigint) => `0x${n.toString(16)}`;
+const hex = (n: bigint) => `0x${n.toString(16)}`;
 
-export function toHeader(block: RpcBlock, number: bigint): BlockHeader {
+function toHeader(block: RpcBlock, number: bigint): BlockHeader {
   if (!block || typeof block.hash !== "string" || typeof block.parentHash !== "string") {
     throw new InconsistentRangeError(`block ${number} not found`);
   }
   const header = { number: BigInt(block.number), hash: block.hash, parentHash: block.parentHash, timestamp: BigInt(block.timestamp) };
   if (header.number !== number) throw new InconsistentRangeError(`asked for block ${number}, got ${header.number}`);
   return header;
+}
+
+/** Block headers by number, in one JSON-RPC batch; a missing block or a wrong number is an inconsistent answer. */
+export async function fetchHeaders(rpc: RpcClient, numbers: bigint[]): Promise<BlockHeader[]> {
+  const blocks = await rpc.batch<RpcBlock[]>(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })));
+  return blocks.map((b, i) => toHeader(b, numbers[i]!));
 }
 
 /** Checks that a fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
@@ -102,10 +108,7 @@ export class RangeFetcher {
     const headers = new Map<bigint, BlockHeader>();
     blocks.forEach((b, i) => headers.set(numbers[i]!, toHeader(b as RpcBlock, numbers[i]!)));
     const missing = [...new Set(logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)))].filter((n) => !headers.has(n));
-    if (missing.length > 0) {
-      const more = await this.o.rpc.batch<RpcBlock[]>(missing.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })));
-      more.forEach((b, i) => headers.set(missing[i]!, toHeader(b, missing[i]!)));
-    }
+    if (missing.length > 0) for (const h of await fetchHeaders(this.o.rpc, missing)) headers.set(h.number, h);
     verifyRange(from, to, headers, logs);
     const events = this.decode(logs, headers, known);
     const keep = [...headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === to);

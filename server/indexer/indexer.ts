@@ -6,7 +6,7 @@ import { loadEventCatalogue, type EventCatalogue } from "./events.ts";
 import { WriterLock } from "./lock.ts";
 import { indexerMetrics } from "./metrics.ts";
 import { ProgressBar } from "./progress.ts";
-import { hex, InconsistentRangeError, RangeFetcher, toHeader, type Fetched, type RpcBlock } from "./fetch.ts";
+import { fetchHeaders, InconsistentRangeError, RangeFetcher, type Fetched, type RpcBlock } from "./fetch.ts";
 import { WorkerRangeFetcher } from "./fetch-pool.ts";
 import { isRangeTooLarge, RpcClient } from "./rpc.ts";
 import {
@@ -193,9 +193,8 @@ export class Indexer {
     this.collectionsLoaded = true;
   }
 
-  private async headers(numbers: bigint[]): Promise<BlockHeader[]> {
-    const blocks = await this.rpc.batch<RpcBlock[]>(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })));
-    return blocks.map((b, i) => toHeader(b, numbers[i]!));
+  private headers(numbers: bigint[]): Promise<BlockHeader[]> {
+    return fetchHeaders(this.rpc, numbers);
   }
 
   private async latest(): Promise<{ number: bigint; hash: string; timestamp: bigint }> {

@@ -384,12 +384,12 @@ export type PreparedBatch = {
 
 type TransferArgs = { operator: string; from: string; to: string; id?: string; value?: string; ids?: string[]; values?: string[] };
 
+const jsonStrings = (items: string[]) => (items.length === 0 ? "[]" : `["${items.join('","')}"]`);
+
 /**
  * An event's args as COPY text of ASCII JSON. The two transfer events (nearly all rows) are written directly: their
  * addresses and numbers were validated as hex and decimal by the decoder, so they need neither escaping nor a scan.
  */
-const jsonStrings = (items: string[]) => (items.length === 0 ? "[]" : `["${items.join('","')}"]`);
-
 function argsText(e: ChainEvent): string {
   if (e.name === "TransferSingle") {
     const a = e.args as TransferArgs;
