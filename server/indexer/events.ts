@@ -171,8 +171,8 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
   const decodeGeneric = (log: RawLog, abiEvent: AbiEvent) => {
     const decoded = decodeEventLog({
       abi: [abiEvent],
-      topics: log.topics as [`0x${string}`, ...`0x${string}`[]],
-      data: log.data as `0x${string}`,
+      topics: log.topics.map((t) => t.toLowerCase()) as [`0x${string}`, ...`0x${string}`[]],
+      data: log.data.toLowerCase() as `0x${string}`,
       strict: true,
     });
     return toJsonSafe(decoded.args ?? {}) as Record<string, unknown>;
@@ -183,7 +183,8 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
     collectionCreated: toEventSelector(collectionCreatedAbi),
     decode(log, fromFactory) {
       checkLog(log);
-      const topic0 = log.topics[0]!;
+      // Hex is case-insensitive; the catalogue's topics are lowercase.
+      const topic0 = log.topics[0]!.toLowerCase();
       const blockNumber = BigInt(log.blockNumber);
       const logIndex = Number(log.logIndex);
       const address = log.address.toLowerCase();

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import type { Logger } from "pino";
 import { deserializeError, type Fetched, type SerializedError } from "./fetch.ts";
-import type { FetchRequest, FetchWorkerData } from "./fetch-worker.ts";
+import type { FetchRequest, FetchWorkerData, RecycleRequest } from "./fetch-worker.ts";
 
 type Message =
   | { type: "ready" }
@@ -51,7 +51,7 @@ export class WorkerRangeFetcher {
       workerData: data satisfies FetchWorkerData,
       execArgv: loaderArgs(),
       // The same cap as the main thread's heap (npm run indexer): memory stays bounded by the ranges in flight.
-      resourceLimits: { maxOldGenerationSizeMb: 256 },
+      resourceLimits: { maxOldGenerationSizeMb: 256},
     });
     let markReady!: () => void;
     this.starting = true;
@@ -71,6 +71,9 @@ export class WorkerRangeFetcher {
       const f = m.fetched;
       // Structured clone turns Buffers into Uint8Arrays over the same (transferred) memory.
       f.prepared.eventChunks = f.prepared.eventChunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      f.prepared.recycle = (buffers) => {
+        if (this.worker === worker) worker.postMessage({ type: "recycle", buffers } satisfies RecycleRequest, buffers);
+      };
       call.resolve(f);
     });
     const fail = (error: Error) => {
@@ -107,7 +110,7 @@ export class WorkerRangeFetcher {
   fetch(from: bigint, to: bigint, head: bigint, known: Set<string>): Promise<Fetched> {
     this.worker ??= this.start();
     const id = this.nextId++;
-    const request: FetchRequest = { id, from, to, head, known: [...known] };
+    const request: FetchRequest = { type: "fetch", id, from, to, head, known: [...known] };
     return new Promise<Fetched>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.holdOpen();

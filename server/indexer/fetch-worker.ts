@@ -5,9 +5,12 @@ import { parentPort, workerData } from "node:worker_threads";
 import { loadEventCatalogue } from "./events.ts";
 import { RangeFetcher, serializeError } from "./fetch.ts";
 import { RpcClient } from "./rpc.ts";
+import { movesTransferList, recycleCopyChunks } from "./store.ts";
 
 export type FetchWorkerData = { urls: string[]; timeoutMs: number; chainId: number; factory: string; finalityDepth: number };
-export type FetchRequest = { id: number; from: bigint; to: bigint; head: bigint; known: string[] };
+export type FetchRequest = { type: "fetch"; id: number; from: bigint; to: bigint; head: bigint; known: string[] };
+/** COPY buffers the main thread has written, given back for the next ranges (see recycleCopyChunks). */
+export type RecycleRequest = { type: "recycle"; buffers: ArrayBuffer[] };
 
 const port = parentPort!;
 const options = workerData as FetchWorkerData;
@@ -19,11 +22,12 @@ const rpc = new RpcClient({
 });
 const fetcher = new RangeFetcher({ rpc, catalogue: await loadEventCatalogue(), chainId: options.chainId, factory: options.factory, finalityDepth: options.finalityDepth });
 
-port.on("message", (request: FetchRequest) => {
+port.on("message", (request: FetchRequest | RecycleRequest) => {
+  if (request.type === "recycle") return recycleCopyChunks(request.buffers);
   fetcher.fetch(request.from, request.to, request.head, new Set(request.known)).then(
     (fetched) => {
       // The COPY rows move to the main thread without a copy; each chunk owns its memory (see CopyWriter).
-      const transfer = fetched.prepared.eventChunks.map((chunk) => chunk.buffer as ArrayBuffer);
+      const transfer = [...fetched.prepared.eventChunks.map((chunk) => chunk.buffer as ArrayBuffer), ...movesTransferList(fetched.prepared.moves)];
       port.postMessage({ type: "result", id: request.id, fetched }, transfer);
     },
     (error: unknown) => port.postMessage({ type: "error", id: request.id, error: serializeError(error) }),

@@ -1,6 +1,7 @@
-import type { EventCatalogue, ChainEvent, RawLog } from "./events.ts";
-import { RpcResponseError, type RpcClient, type RpcRequest } from "./rpc.ts";
-import { prepareBatch, type BlockHeader, type PreparedBatch } from "./store.ts";
+import { TRANSFER_BATCH, TRANSFER_SINGLE, type ChainEvent, type EventCatalogue, type RawLog } from "./events.ts";
+import { HEX_LOWER, latin1, rawLogAt, readLogs, type LogTable } from "./log-scan.ts";
+import { releaseAnswer, RpcResponseError, type RpcClient, type RpcRequest } from "./rpc.ts";
+import { BatchBuilder, prepareBatch, type Batch, type BlockHeader, type PreparedBatch } from "./store.ts";
 
 /**
  * Fetching one block range: its logs and headers from the node, checked to be one branch, decoded and turned into
@@ -49,8 +50,8 @@ export async function fetchHeaders(rpc: RpcClient, numbers: bigint[]): Promise<B
   return blocks.map((b, i) => toHeader(b, numbers[i]!));
 }
 
-/** Checks that a fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
-function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, logs: RawLog[]) {
+/** Checks that a range's headers are one branch: each consecutive pair chains by parent hash. */
+function checkHeaderChain(headers: Map<bigint, BlockHeader>) {
   let previous: BlockHeader | undefined;
   for (const n of [...headers.keys()].sort((a, b) => (a < b ? -1 : 1))) {
     const h = headers.get(n)!;
@@ -59,6 +60,11 @@ function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>
     }
     previous = h;
   }
+}
+
+/** Checks that a fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
+function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, logs: RawLog[]) {
+  checkHeaderChain(headers);
   for (const log of logs) {
     if (log.removed) throw new InconsistentRangeError("a log was removed");
     const n = BigInt(log.blockNumber);
@@ -66,6 +72,25 @@ function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>
     const h = headers.get(n);
     if (h && h.hash !== log.blockHash) throw new InconsistentRangeError(`log of block ${n} from another branch`);
   }
+}
+
+/** Whether a table's logs are in chain order (duplicates, adjacent, allowed): nodes answer so; sorting is for the general path. */
+function isInChainOrder(t: LogTable): boolean {
+  for (let i = 1; i < t.count; i++) {
+    const block = t.blockNumber[i]! - t.blockNumber[i - 1]!;
+    if (block < 0 || (block === 0 && t.logIndex[i]! < t.logIndex[i - 1]!)) return false;
+  }
+  return true;
+}
+
+const hexBytes = (topic: string) => Buffer.from(topic.slice(2).toLowerCase(), "latin1");
+const TRANSFER_SINGLE_BYTES = hexBytes(TRANSFER_SINGLE);
+const TRANSFER_BATCH_BYTES = hexBytes(TRANSFER_BATCH);
+
+/** Whether the `0x…` hex at `start` of `b` has the digits `digits` (lowercase), in any case. */
+function sameHex(b: Buffer, start: number, digits: Buffer): boolean {
+  for (let i = 0; i < digits.length; i++) if (HEX_LOWER[b[start + 2 + i]!] !== digits[i]) return false;
+  return true;
 }
 
 /** Beyond this many collections, logs are fetched by event topic only and filtered here (providers cap address lists). */
@@ -103,18 +128,95 @@ export class RangeFetcher {
       { method: "eth_getLogs", params: [filter] },
       ...numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })),
     ];
-    const [logs, ...blocks] = await this.o.rpc.batch<[RawLog[], ...RpcBlock[]]>(requests);
-    if (!Array.isArray(logs)) throw new InconsistentRangeError("eth_getLogs answered no array");
+    // The logs are read straight from the answer's bytes (log-scan.ts) when they can be, else parsed as JSON.
+    const [answer, ...blocks] = await this.o.rpc.batch<[RawLog[] | LogTable, ...RpcBlock[]]>(requests, [readLogs]);
     const headers = new Map<bigint, BlockHeader>();
     blocks.forEach((b, i) => headers.set(numbers[i]!, toHeader(b as RpcBlock, numbers[i]!)));
-    const missing = [...new Set(logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)))].filter((n) => !headers.has(n));
-    if (missing.length > 0) for (const h of await fetchHeaders(this.o.rpc, missing)) headers.set(h.number, h);
-    verifyRange(from, to, headers, logs);
-    const events = this.decode(logs, headers, known);
-    const keep = [...headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === to);
-    const prepared = prepareBatch({ chainId: this.o.chainId, previous: null, head: headers.get(to)!, headers: keep, events });
+    let prepared: PreparedBatch;
+    let logCount: number;
+    const batchOf = () => ({
+      chainId: this.o.chainId,
+      previous: null,
+      head: headers.get(to)!,
+      headers: [...headers.values()].filter((h) => h.number >= unfinalizedFrom || h.number === to),
+    });
+    const table = answer !== null && typeof answer === "object" && "bytes" in answer ? answer : undefined;
+    if (table && isInChainOrder(table)) {
+      logCount = table.count;
+      const missing = new Set<number>();
+      for (let i = 0; i < table.count; i++) if (table.blockTimestamp[i]! < 0) missing.add(table.blockNumber[i]!);
+      await this.addMissingHeaders(headers, [...missing].map(BigInt));
+      prepared = this.prepareTable(from, to, headers, table, known, batchOf());
+      releaseAnswer(table.bytes);
+    } else {
+      const logs = table ? Array.from({ length: table.count }, (_, i) => rawLogAt(table, i)) : answer;
+      if (!Array.isArray(logs)) throw new InconsistentRangeError("eth_getLogs answered no array");
+      logCount = logs.length;
+      await this.addMissingHeaders(headers, logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)));
+      prepared = this.prepareLogs(from, to, headers, logs, known, batchOf());
+    }
     const created = new Map(prepared.collections.map((c) => [c.address, c.createdBlock]));
-    return { from, to, headers, known, created, prepared, logCount: logs.length };
+    return { from, to, headers, known, created, prepared, logCount };
+  }
+
+  /** Adds the headers of `blocks` (those whose logs came without a block time) that `headers` lacks, in one batch. */
+  private async addMissingHeaders(headers: Map<bigint, BlockHeader>, blocks: bigint[]) {
+    const missing = [...new Set(blocks)].filter((n) => !headers.has(n));
+    if (missing.length > 0) for (const h of await fetchHeaders(this.o.rpc, missing)) headers.set(h.number, h);
+  }
+
+  /**
+   * Checks a range (parsed logs in any order) is one branch, decodes it and prepares its rows: the general path.
+   * Public, like prepareTable, so tests can hold the two paths to the same output.
+   */
+  prepareLogs(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, logs: RawLog[], known: Set<string>, batch: Omit<Batch, "events">): PreparedBatch {
+    verifyRange(from, to, headers, logs);
+    return prepareBatch({ ...batch, events: this.decode(logs, headers, known) });
+  }
+
+  /**
+   * The fast path of `fetch`, for logs read from the answer's bytes in chain order (see isInChainOrder): the same
+   * checks as verifyRange and the same rows as prepareLogs. Transfer logs of known collections are written straight
+   * from the bytes; every other log (and a transfer log of the wrong shape) is decoded the general way.
+   */
+  prepareTable(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, t: LogTable, known: Set<string>, batch: Omit<Batch, "events">): PreparedBatch {
+    checkHeaderChain(headers);
+    const builder = new BatchBuilder(this.o.chainId);
+    const created = new Set<string>();
+    const b = t.bytes;
+    const first = Number(from);
+    const last = Number(to);
+    let block = -1;
+    let blockHash: Buffer | undefined;
+    let headerTime = -1;
+    for (let i = 0; i < t.count; i++) {
+      if (t.removed[i] === 1) throw new InconsistentRangeError("a log was removed");
+      // The same log twice (a node answering with duplicates) is kept once (isInChainOrder let only those through).
+      if (i > 0 && t.blockNumber[i] === t.blockNumber[i - 1] && t.logIndex[i] === t.logIndex[i - 1]) continue;
+      const n = t.blockNumber[i]!;
+      if (n !== block) {
+        if (n < first || n > last) throw new InconsistentRangeError(`log of block ${n} outside ${from}..${to}`);
+        block = n;
+        const header = headers.get(BigInt(n));
+        blockHash = header ? Buffer.from(header.hash, "latin1") : undefined;
+        headerTime = header ? Number(header.timestamp) : -1;
+      }
+      if (blockHash && blockHash.compare(b, t.blockHash[i]!, t.blockHash[i]! + 66) !== 0) {
+        throw new InconsistentRangeError(`log of block ${n} from another branch`);
+      }
+      const address = latin1(b, t.address[i]!, t.address[i]! + 42).toLowerCase();
+      const fromFactory = address === this.factory;
+      if (!fromFactory && !known.has(address) && !created.has(address)) continue;
+      const time = t.blockTimestamp[i]! >= 0 ? t.blockTimestamp[i]! : headerTime;
+      const topic0 = t.topics[i * 4]!;
+      if (!fromFactory && sameHex(b, topic0, TRANSFER_SINGLE_BYTES) && builder.addTransferLog(t, i, address, false, time)) continue;
+      if (!fromFactory && sameHex(b, topic0, TRANSFER_BATCH_BYTES) && builder.addTransferLog(t, i, address, true, time)) continue;
+      const event = this.o.catalogue.decode(rawLogAt(t, i), fromFactory);
+      if (!event) continue;
+      if (event.name === "CollectionCreated") created.add(String(event.args.collection));
+      builder.addEvent(event, Number(event.blockTime ?? BigInt(time)));
+    }
+    return builder.finish(batch);
   }
 
   /** Decodes a range's logs in chain order, keeping the events of `known` contracts and of collections created in it. */

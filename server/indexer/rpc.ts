@@ -2,6 +2,7 @@ import { isAscii } from "node:buffer";
 import http from "node:http";
 import https from "node:https";
 import type { Logger } from "pino";
+import { latin1, scanBatchAnswer, type BatchItemSpan, type ValueReader } from "./log-scan.ts";
 
 /**
  * A small JSON-RPC client for the indexer's hot path: several URLs with fallback, a timeout per call, retries with
@@ -83,11 +84,19 @@ class RequestTimeoutError extends Error {
 const spareBuffers: Buffer[] = [];
 
 /**
- * POSTs `body` and resolves with the status and the answer as text; rejects on network errors, cut answers and
- * timeouts. Node answers are nearly always ASCII (hex and numbers): those bytes become a string by a plain copy,
- * several times faster than UTF-8 decoding.
+ * Gives an answer's buffer back for reuse, once nothing reads it any more (see BatchResultReader). An answer that is
+ * never released is simply collected.
  */
-function httpPost(url: string, body: string, timeoutMs: number): Promise<{ status: number; text: string }> {
+export function releaseAnswer(bytes: Buffer) {
+  if (bytes.byteOffset !== 0 || spareBuffers.length >= 4) return;
+  const whole = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
+  if (!spareBuffers.includes(whole)) spareBuffers.push(whole);
+}
+
+type HttpAnswer = { status: number; bytes: Buffer };
+
+/** POSTs `body`; resolves with the status and the answer's bytes; rejects on network errors, cut answers and timeouts. */
+function httpPost(url: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const secure = target.protocol === "https:";
@@ -101,9 +110,6 @@ function httpPost(url: string, body: string, timeoutMs: number): Promise<{ statu
       (response) => {
         let buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(1 << 20);
         let length = 0;
-        const release = () => {
-          if (spareBuffers.length < 4) spareBuffers.push(buffer);
-        };
         response.on("data", (chunk: Buffer) => {
           if (length + chunk.length > buffer.length) {
             const bigger = Buffer.allocUnsafe(Math.max(buffer.length * 2, length + chunk.length));
@@ -115,14 +121,15 @@ function httpPost(url: string, body: string, timeoutMs: number): Promise<{ statu
         response.on("end", () => {
           clearTimeout(timer);
           const bytes = buffer.subarray(0, length);
-          const text = isAscii(bytes) ? bytes.toString("latin1") : bytes.toString("utf8");
-          release();
-          if (!response.complete) return reject(new Error("the connection closed before the answer was complete"));
-          resolve({ status: response.statusCode ?? 0, text });
+          if (!response.complete) {
+            releaseAnswer(bytes);
+            return reject(new Error("the connection closed before the answer was complete"));
+          }
+          resolve({ status: response.statusCode ?? 0, bytes });
         });
         response.on("error", (error) => {
           clearTimeout(timer);
-          release();
+          releaseAnswer(buffer);
           reject(error);
         });
       },
@@ -135,6 +142,21 @@ function httpPost(url: string, body: string, timeoutMs: number): Promise<{ statu
     request.end(body);
   });
 }
+
+/**
+ * Node answers are nearly always ASCII (hex and numbers): those bytes become a string by a plain copy, several
+ * times faster than UTF-8 decoding.
+ */
+function answerText(bytes: Buffer): string {
+  return isAscii(bytes) ? latin1(bytes, 0, bytes.length) : bytes.toString("utf8");
+}
+
+/**
+ * Reads one result of a batch straight from the answer's bytes instead of JSON.parse, for results of megabytes
+ * with a known shape (eth_getLogs, see log-scan.ts). Returns null when it cannot take these bytes; the result is
+ * then parsed as JSON. A reader whose result points into the bytes must hand them to `releaseAnswer` when done.
+ */
+export type BatchResultReader = ValueReader;
 
 /** Node errors worth retrying: rate limits and internal errors; a revert or bad params is not. */
 function isTransientRpcError(code: number, message: string) {
@@ -157,20 +179,32 @@ export class RpcClient {
     this.maxDelayMs = o.maxDelayMs ?? 5_000;
   }
 
-  /** One HTTP POST of `body` to `url`; returns the parsed JSON or throws TransientRpcError. */
-  private async post(url: string, body: unknown, label: string): Promise<unknown> {
+  /**
+   * One HTTP POST of `body` to `url`; returns the parsed JSON or throws TransientRpcError. With `readerFor`, a batch
+   * answer is split into its items instead when it can be, results read by their reader or left as bytes (see
+   * scanBatchAnswer).
+   */
+  private async post(url: string, body: unknown, label: string, readerFor?: (id: number) => ValueReader | undefined): Promise<unknown> {
     const started = performance.now();
-    let answer: { status: number; text: string };
+    let answer: HttpAnswer;
     try {
       answer = await httpPost(url, JSON.stringify(body), this.timeoutMs);
     } catch (error) {
       const e = error as Error;
       throw new TransientRpcError(e.name === "TimeoutError" ? "timeout" : "network", `${label}: ${e.message}`);
     }
-    const { status, text } = answer;
+    const { status, bytes } = answer;
     this.o.onRequest?.(label, (performance.now() - started) / 1000);
-    if (status === 429) throw new TransientRpcError("429", `${label}: HTTP 429 (rate limited)`);
-    if (status >= 500) throw new TransientRpcError("5xx", `${label}: HTTP ${status}`);
+    if (status === 429 || status >= 500) {
+      releaseAnswer(bytes);
+      throw status === 429 ? new TransientRpcError("429", `${label}: HTTP 429 (rate limited)`) : new TransientRpcError("5xx", `${label}: HTTP ${status}`);
+    }
+    if (readerFor && status < 400 && isAscii(bytes)) {
+      const items = scanBatchAnswer(bytes, 0, bytes.length, readerFor);
+      if (items) return new SplitAnswer(bytes, items);
+    }
+    const text = answerText(bytes);
+    releaseAnswer(bytes);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -235,17 +269,20 @@ export class RpcClient {
 
   /**
    * Several calls in one HTTP request (JSON-RPC batch). Results come back in the order of `requests`; any missing,
-   * mismatched or malformed item retries the whole batch.
+   * mismatched or malformed item retries the whole batch. `readers[i]`, when given, reads result i from the
+   * answer's bytes instead of JSON.parse (see BatchResultReader).
    */
-  async batch<T extends unknown[] = unknown[]>(requests: RpcRequest[]): Promise<T> {
+  async batch<T extends unknown[] = unknown[]>(requests: RpcRequest[], readers?: (BatchResultReader | undefined)[]): Promise<T> {
     if (requests.length === 0) return [] as unknown as T;
-    if (requests.length === 1) return [await this.request(requests[0]!.method, requests[0]!.params)] as T;
+    if (requests.length === 1 && !readers) return [await this.request(requests[0]!.method, requests[0]!.params)] as T;
     const label = `batch(${requests[0]!.method}×${requests.length})`;
     return this.withRetries(label, async (url) => {
       const first = this.id;
       this.id += requests.length;
       const body = requests.map((r, i) => ({ jsonrpc: "2.0", id: first + i, method: r.method, params: r.params }));
-      const json = await this.post(url, body, label);
+      const readerFor = readers && ((id: number) => readers[id - first]);
+      const json = await this.post(url, body, label, readerFor);
+      if (json instanceof SplitAnswer) return this.readSplit(label, requests, first, json, readers!) as T;
       if (!Array.isArray(json)) {
         const error = (json as { error?: { code?: number; message?: string } }).error;
         if (error) this.unwrap(label, json);
@@ -260,4 +297,48 @@ export class RpcClient {
       }) as T;
     });
   }
+
+  /** The results of a split batch answer: read by their reader where one takes them, else parsed as JSON. */
+  private readSplit(label: string, requests: RpcRequest[], first: number, answer: SplitAnswer, readers: (BatchResultReader | undefined)[]) {
+    const { bytes, items } = answer;
+    const byId = new Map<number, BatchItemSpan>();
+    for (const item of items) byId.set(item.id, item);
+    const parse = (span: [number, number]) => {
+      try {
+        return JSON.parse(latin1(bytes, span[0], span[1])) as unknown;
+      } catch {
+        throw new TransientRpcError("malformed", `${label}: malformed JSON in the answer`);
+      }
+    };
+    let kept = false;
+    try {
+      return requests.map((r, i) => {
+        const item = byId.get(first + i);
+        if (item === undefined) throw new TransientRpcError("malformed", `${label}: answer ${i} missing`);
+        if (item.error) return this.unwrap(r.method, { error: parse(item.error) });
+        if (item.read !== undefined) {
+          kept = true;
+          return item.read;
+        }
+        if (!item.result) throw new TransientRpcError("malformed", `${r.method}: answer has neither result nor error`);
+        // A result written before its id was not read in the scan: read it now.
+        const read = readers[i]?.(bytes, item.result[0], item.result[1]);
+        if (read && read.end === item.result[1]) {
+          kept = true;
+          return read.value;
+        }
+        return parse(item.result);
+      });
+    } finally {
+      if (!kept) releaseAnswer(bytes);
+    }
+  }
+}
+
+/** A batch answer split into its items, results still as bytes (see RpcClient.post). */
+class SplitAnswer {
+  constructor(
+    readonly bytes: Buffer,
+    readonly items: BatchItemSpan[],
+  ) {}
 }
