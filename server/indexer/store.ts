@@ -551,15 +551,16 @@ const jsonStrings = (items: string[]) => (items.length === 0 ? "[]" : `["${items
 /**
  * An event's args as COPY text of ASCII JSON. The two transfer events (nearly all rows) are written directly: their
  * addresses and numbers were validated as hex and decimal by the decoder, so they need neither escaping nor a scan.
+ * Their from and to are left out: they are the row's from_address and to_address.
  */
 function argsText(e: ChainEvent): string {
   if (e.name === "TransferSingle") {
     const a = e.args as TransferArgs;
-    return `{"operator":"${a.operator}","from":"${a.from}","to":"${a.to}","id":"${a.id}","value":"${a.value}"}`;
+    return `{"operator":"${a.operator}","id":"${a.id}","value":"${a.value}"}`;
   }
   if (e.name === "TransferBatch") {
     const a = e.args as TransferArgs;
-    return `{"operator":"${a.operator}","from":"${a.from}","to":"${a.to}","ids":${jsonStrings(a.ids!)},"values":${jsonStrings(a.values!)}}`;
+    return `{"operator":"${a.operator}","ids":${jsonStrings(a.ids!)},"values":${jsonStrings(a.values!)}}`;
   }
   return copyValue(asciiJson(e.args));
 }
@@ -594,8 +595,6 @@ function arrayAt(src: Buffer, data: number, words: number, offsetWord: number): 
 
 const ascii = (text: string) => Buffer.from(text, "latin1");
 const ARGS_OPERATOR = ascii('{"operator":"');
-const ARGS_FROM = ascii('","from":"');
-const ARGS_TO = ascii('","to":"');
 const ARGS_ID = ascii('","id":"');
 const ARGS_VALUE = ascii('","value":"');
 const ARGS_IDS = ascii('","ids":[');
@@ -717,11 +716,7 @@ export class BatchBuilder {
       .bytes(batch ? TRANSFER_BATCH_NAME : TRANSFER_SINGLE_NAME)
       .tab()
       .bytes(ARGS_OPERATOR)
-      .hex(src, topic1, 40)
-      .bytes(ARGS_FROM)
-      .hex(src, from, 40)
-      .bytes(ARGS_TO)
-      .hex(src, to, 40);
+      .hex(src, topic1, 40);
     const fromOwner = latin1(src, from, from + 40).toLowerCase();
     const toOwner = latin1(src, to, to + 40).toLowerCase();
     if (!batch) {
