@@ -1,5 +1,5 @@
 import { TRANSFER_BATCH, TRANSFER_SINGLE, type ChainEvent, type EventCatalogue, type RawLog } from "./events.ts";
-import { HEX_LOWER, latin1, rawLogAt, readLogs, type LogTable } from "./log-scan.ts";
+import { HEX_LOWER, latin1, rawLogAt, readLogs, releaseTable, type LogTable } from "./log-scan.ts";
 import { releaseAnswer, RpcResponseError, type RpcClient, type RpcRequest } from "./rpc.ts";
 import { BatchBuilder, prepareBatch, type Batch, type BlockHeader, type PreparedBatch } from "./store.ts";
 
@@ -148,6 +148,7 @@ export class RangeFetcher {
       await this.addMissingHeaders(headers, [...missing].map(BigInt));
       prepared = this.prepareTable(from, to, headers, table, known, batchOf());
       releaseAnswer(table.bytes);
+      releaseTable(table);
     } else {
       const logs = table ? Array.from({ length: table.count }, (_, i) => rawLogAt(table, i)) : answer;
       if (!Array.isArray(logs)) throw new InconsistentRangeError("eth_getLogs answered no array");
@@ -189,6 +190,8 @@ export class RangeFetcher {
     let block = -1;
     let blockHash: Buffer | undefined;
     let headerTime = -1;
+    let address = "";
+    let addressAt = -1;
     for (let i = 0; i < t.count; i++) {
       if (t.removed[i] === 1) throw new InconsistentRangeError("a log was removed");
       // The same log twice (a node answering with duplicates) is kept once (isInChainOrder let only those through).
@@ -204,7 +207,11 @@ export class RangeFetcher {
       if (blockHash && blockHash.compare(b, t.blockHash[i]!, t.blockHash[i]! + 66) !== 0) {
         throw new InconsistentRangeError(`log of block ${n} from another branch`);
       }
-      const address = latin1(b, t.address[i]!, t.address[i]! + 42).toLowerCase();
+      // Consecutive logs are mostly of one contract: its address string is made once for them.
+      if (addressAt < 0 || b.compare(b, addressAt, addressAt + 42, t.address[i]!, t.address[i]! + 42) !== 0) {
+        address = latin1(b, t.address[i]!, t.address[i]! + 42).toLowerCase();
+      }
+      addressAt = t.address[i]!;
       const fromFactory = address === this.factory;
       if (!fromFactory && !known.has(address) && !created.has(address)) continue;
       const time = t.blockTimestamp[i]! >= 0 ? t.blockTimestamp[i]! : headerTime;

@@ -79,6 +79,21 @@ function newTable(bytes: Buffer, capacity: number): LogTable {
   };
 }
 
+/** Tables given back (see releaseTable), reused: their columns are kept at the size of the largest answers. */
+const spareTables: LogTable[] = [];
+
+/** Gives a table back once nothing reads it any more. */
+export function releaseTable(t: LogTable) {
+  if (spareTables.length < 4) spareTables.push(t);
+}
+
+function takeTable(bytes: Buffer): LogTable {
+  const t = spareTables.pop() ?? newTable(bytes, 1024);
+  t.bytes = bytes;
+  t.count = 0;
+  return t;
+}
+
 function grow(t: LogTable): LogTable {
   const bigger = newTable(t.bytes, t.address.length * 2);
   bigger.count = t.count;
@@ -305,7 +320,7 @@ function readLog(c: Cursor, t: LogTable, row: number): boolean {
 export function readLogs(bytes: Buffer, start: number, end: number): { value: LogTable; end: number } | null {
   const c = new Cursor(bytes, start, end);
   if (!c.expect(OPEN_ARRAY)) return null;
-  let t = newTable(bytes, 64);
+  let t = takeTable(bytes);
   if (c.expect(CLOSE_ARRAY)) return { value: t, end: c.at };
   for (;;) {
     if (t.count === t.address.length) t = grow(t);

@@ -290,30 +290,52 @@ function addAmounts(a: Amount, b: Amount): Amount {
   return BigInt(a) + BigInt(b);
 }
 
-/** Owners and editions stay within these, so a slot's key is one exact double. */
-const OWNER_LIMIT = 2 ** 26;
+/** A growable column of numbers in a typed array: no garbage per value, and it crosses threads as one buffer. */
+class Column<A extends Int32Array | Float64Array> {
+  private length = 0;
+  constructor(private values: A) {}
+  push(value: number) {
+    if (this.length === this.values.length) {
+      const bigger = new (this.values.constructor as new (n: number) => A)(this.values.length * 2);
+      bigger.set(this.values);
+      this.values = bigger;
+    }
+    this.values[this.length++] = value;
+  }
+  get size() {
+    return this.length;
+  }
+  finish(): A {
+    return this.values.slice(0, this.length) as A;
+  }
+}
+
+/** FNV-1a over 40 hex digits of `src` from `start`, lowercased: an owner's key without making its string. */
+function ownerHash(src: Buffer, start: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < start + 40; i++) h = Math.imul(h ^ HEX_LOWER[src[i]!]!, 0x01000193);
+  return h >>> 0;
+}
 
 class MovesBuilder {
   private readonly keys = { collection: [] as string[], tokenId: [] as string[], owner: [] as string[] };
-  private readonly editionOfSlot: number[] = [];
+  private readonly editionOfSlot = new Column(new Int32Array(64));
   private readonly editions = { collection: [] as string[], tokenId: [] as string[], minted: [] as Amount[], burned: [] as Amount[] };
-  /** collection → token id (exact double or decimal) → edition. */
+  /** collection → token id (exact double or bigint) → edition. */
   private readonly editionIndex = new Map<string, Map<number | bigint, number>>();
-  /** Owner address without its 0x → owner number. */
+  /** Owner (40 lowercase hex digits, no 0x) → owner number; and the same by hash of the digits, for the byte path. */
   private readonly ownerIndex = new Map<string, number>();
+  private readonly ownerByHash = new Map<number, number[]>();
   private readonly owners: string[] = [];
-  /** edition * OWNER_LIMIT + owner → slot. */
-  private readonly slotIndex = new Map<number, number>();
-  private readonly fromSlot: number[] = [];
-  private readonly toSlot: number[] = [];
-  private readonly amount: Amount[] = [];
-  private big = false;
-  private readonly blockNumber: number[] = [];
-  private readonly blockTime: number[] = [];
-
-  get count() {
-    return this.amount.length;
-  }
+  /** Per edition: owner number → slot. */
+  private readonly slotsOf: Map<number, number>[] = [];
+  private readonly fromSlot = new Column(new Int32Array(1024));
+  private readonly toSlot = new Column(new Int32Array(1024));
+  private readonly amount = new Column(new Float64Array(1024));
+  /** Set once an amount is not exact in a double: then every amount, as decimal text. */
+  private bigAmount: string[] | undefined;
+  private readonly blockNumber = new Column(new Float64Array(1024));
+  private readonly blockTime = new Column(new Float64Array(1024));
 
   edition(collection: string, tokenId: Amount): number {
     let tokens = this.editionIndex.get(collection);
@@ -326,59 +348,85 @@ class MovesBuilder {
       this.editions.tokenId.push(tokenId.toString());
       this.editions.minted.push(0);
       this.editions.burned.push(0);
+      this.slotsOf.push(new Map());
     }
     return edition;
   }
 
-  /** `owner`: 40 lowercase hex digits, no 0x. */
-  private slot(edition: number, owner: string): number {
-    let o = this.ownerIndex.get(owner);
+  /** The owner number of `digits` (40 lowercase hex digits, no 0x). */
+  owner(digits: string): number {
+    let o = this.ownerIndex.get(digits);
     if (o === undefined) {
       o = this.owners.length;
-      if (o >= OWNER_LIMIT) throw new Error(`A batch touches over ${OWNER_LIMIT} owners; fetch smaller ranges (INDEXER_TARGET_LOGS).`);
-      this.ownerIndex.set(owner, o);
-      this.owners.push(`0x${owner}`);
+      this.ownerIndex.set(digits, o);
+      this.owners.push(`0x${digits}`);
     }
-    const key = edition * OWNER_LIMIT + o;
-    let slot = this.slotIndex.get(key);
+    return o;
+  }
+
+  /** The owner number of the 40 hex digits of `src` from `start` (any case), making a string only for a new owner. */
+  ownerAt(src: Buffer, start: number): number {
+    const hash = ownerHash(src, start);
+    const candidates = this.ownerByHash.get(hash);
+    if (candidates) {
+      for (const o of candidates) {
+        const known = this.owners[o]!;
+        let same = true;
+        for (let i = 0; i < 40 && same; i++) same = known.charCodeAt(i + 2) === HEX_LOWER[src[start + i]!];
+        if (same) return o;
+      }
+    }
+    const o = this.owner(latin1(src, start, start + 40).toLowerCase());
+    if (candidates) candidates.push(o);
+    else this.ownerByHash.set(hash, [o]);
+    return o;
+  }
+
+  private slot(edition: number, owner: number): number {
+    const slots = this.slotsOf[edition]!;
+    let slot = slots.get(owner);
     if (slot === undefined) {
       slot = this.keys.owner.length;
-      this.slotIndex.set(key, slot);
+      slots.set(owner, slot);
       this.keys.collection.push(this.editions.collection[edition]!);
       this.keys.tokenId.push(this.editions.tokenId[edition]!);
-      this.keys.owner.push(this.owners[o]!);
+      this.keys.owner.push(this.owners[owner]!);
       this.editionOfSlot.push(edition);
     }
     return slot;
   }
 
-  /** Records one transfer (a TransferSingle, or one (id, value) of a TransferBatch); owners as in `slot`. */
-  add(edition: number, from: string, to: string, amount: Amount, block: number, time: number) {
-    const mint = from === ZERO_DIGITS;
-    const burn = to === ZERO_DIGITS;
+  /** Records one transfer (a TransferSingle, or one (id, value) of a TransferBatch) between owner numbers. */
+  add(edition: number, from: number, to: number, amount: Amount, block: number, time: number) {
+    const mint = from === this.zero;
+    const burn = to === this.zero;
     if (mint) this.editions.minted[edition] = addAmounts(this.editions.minted[edition]!, amount);
     if (burn) this.editions.burned[edition] = addAmounts(this.editions.burned[edition]!, amount);
     const self = from === to;
     this.fromSlot.push(self || mint ? -1 : this.slot(edition, from));
     this.toSlot.push(self || burn ? -1 : this.slot(edition, to));
-    if (typeof amount === "bigint") this.big = true;
-    this.amount.push(amount);
+    if (typeof amount === "bigint" && !this.bigAmount) this.bigAmount = Array.from(this.amount.finish(), String);
+    this.bigAmount?.push(amount.toString());
+    this.amount.push(typeof amount === "number" ? amount : 0);
     this.blockNumber.push(block);
     this.blockTime.push(time);
   }
+
+  /** The zero address's owner number: transfers from it are mints, to it burns. */
+  private readonly zero = this.owner(ZERO_DIGITS);
 
   finish(): BalanceMoves {
     const e = this.editions;
     return {
       keys: this.keys,
-      editionOfSlot: Int32Array.from(this.editionOfSlot),
+      editionOfSlot: this.editionOfSlot.finish(),
       editions: { collection: e.collection, tokenId: e.tokenId, minted: e.minted.map(String), burned: e.burned.map(String) },
-      fromSlot: Int32Array.from(this.fromSlot),
-      toSlot: Int32Array.from(this.toSlot),
-      amount: this.big ? new Float64Array(0) : Float64Array.from(this.amount as number[]),
-      bigAmount: this.big ? this.amount.map(String) : undefined,
-      blockNumber: Float64Array.from(this.blockNumber),
-      blockTime: Float64Array.from(this.blockTime),
+      fromSlot: this.fromSlot.finish(),
+      toSlot: this.toSlot.finish(),
+      amount: this.bigAmount ? new Float64Array(0) : this.amount.finish(),
+      bigAmount: this.bigAmount,
+      blockNumber: this.blockNumber.finish(),
+      blockTime: this.blockTime.finish(),
     };
   }
 }
@@ -658,11 +706,13 @@ export class BatchBuilder {
       .last(to);
     if (e.name === "TransferSingle") {
       const edition = this.moves.edition(e.address, exactAmount(a.id!));
-      this.moves.add(edition, a.from.slice(2), a.to.slice(2), exactAmount(a.value!), this.blockNumber, this.time);
+      this.moves.add(edition, this.moves.owner(a.from.slice(2)), this.moves.owner(a.to.slice(2)), exactAmount(a.value!), this.blockNumber, this.time);
     } else if (e.name === "TransferBatch") {
+      const from = this.moves.owner(a.from.slice(2));
+      const to = this.moves.owner(a.to.slice(2));
       for (let i = 0; i < a.ids!.length; i++) {
         const edition = this.moves.edition(e.address, exactAmount(a.ids![i]!));
-        this.moves.add(edition, a.from.slice(2), a.to.slice(2), exactAmount(a.values![i]!), this.blockNumber, this.time);
+        this.moves.add(edition, from, to, exactAmount(a.values![i]!), this.blockNumber, this.time);
       }
     } else {
       const created = collectionOf(e);
@@ -717,8 +767,8 @@ export class BatchBuilder {
       .tab()
       .bytes(ARGS_OPERATOR)
       .hex(src, topic1, 40);
-    const fromOwner = latin1(src, from, from + 40).toLowerCase();
-    const toOwner = latin1(src, to, to + 40).toLowerCase();
+    const fromOwner = this.moves.ownerAt(src, from);
+    const toOwner = this.moves.ownerAt(src, to);
     if (!batch) {
       const id = readWord(src, data);
       const value = readWord(src, data + 64);
