@@ -2,6 +2,7 @@ import { isAscii } from "node:buffer";
 import http from "node:http";
 import https from "node:https";
 import type { Logger } from "pino";
+import { postOverSocket } from "./http-post.ts";
 import { latin1, scanBatchAnswer, type BatchItemSpan, type ValueReader } from "./log-scan.ts";
 
 /**
@@ -88,17 +89,36 @@ const spareBuffers: Buffer[] = [];
  * never released is simply collected.
  */
 export function releaseAnswer(bytes: Buffer) {
-  if (bytes.byteOffset !== 0 || spareBuffers.length >= 4) return;
-  const whole = Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength);
-  if (!spareBuffers.includes(whole)) spareBuffers.push(whole);
+  // Only whole buffers of our own (1 MB and up) are kept, never a slice of Node's shared pool.
+  if (bytes.buffer.byteLength < RECEIVE_BUFFER_SIZE || spareBuffers.length >= 4) return;
+  if (spareBuffers.some((b) => b.buffer === bytes.buffer)) return;
+  spareBuffers.push(Buffer.from(bytes.buffer, 0, bytes.buffer.byteLength));
 }
+const RECEIVE_BUFFER_SIZE = 1 << 20;
 
 type HttpAnswer = { status: number; bytes: Buffer };
 
-/** POSTs `body`; resolves with the status and the answer's bytes; rejects on network errors, cut answers and timeouts. */
+const parsedUrls = new Map<string, URL>();
+
+/**
+ * POSTs `body`; resolves with the status and the answer's bytes; rejects on network errors, cut answers and
+ * timeouts. Plain-http nodes are read through http-post.ts (one reused buffer per socket), https ones via node:https.
+ */
 function httpPost(url: string, body: string, timeoutMs: number): Promise<HttpAnswer> {
+  let target = parsedUrls.get(url);
+  if (!target) parsedUrls.set(url, (target = new URL(url)));
+  if (target.protocol === "http:") {
+    const buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(RECEIVE_BUFFER_SIZE);
+    return postOverSocket(target, body, timeoutMs, buffer).catch((error: unknown) => {
+      releaseAnswer(buffer);
+      throw error;
+    });
+  }
+  return httpsPost(target, body, timeoutMs);
+}
+
+function httpsPost(target: URL, body: string, timeoutMs: number): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
     const secure = target.protocol === "https:";
     const request = (secure ? https : http).request(
       target,
@@ -108,7 +128,7 @@ function httpPost(url: string, body: string, timeoutMs: number): Promise<HttpAns
         headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
       },
       (response) => {
-        let buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(1 << 20);
+        let buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(RECEIVE_BUFFER_SIZE);
         let length = 0;
         response.on("data", (chunk: Buffer) => {
           if (length + chunk.length > buffer.length) {
