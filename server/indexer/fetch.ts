@@ -20,8 +20,8 @@ export class InconsistentRangeError extends Error {
 export type Fetched = {
   from: bigint;
   to: bigint;
-  /** Headers by number: always `from` and `to`, every unfinalized block, and every block with events. */
-  headers: Map<bigint, BlockHeader>;
+  /** The header of `from`, which must extend the checkpoint. (The others the write needs are in `prepared`.) */
+  first: BlockHeader;
   /** The contracts whose events the range holds: those known when it was fetched. */
   known: Set<string>;
   /** Collections the factory created inside the range, with their creation block. */
@@ -157,7 +157,7 @@ export class RangeFetcher {
       prepared = this.prepareLogs(from, to, headers, logs, known, batchOf());
     }
     const created = new Map(prepared.collections.map((c) => [c.address, c.createdBlock]));
-    return { from, to, headers, known, created, prepared, logCount };
+    return { from, to, first: headers.get(from)!, known, created, prepared, logCount };
   }
 
   /** Adds the headers of `blocks` (those whose logs came without a block time) that `headers` lacks, in one batch. */

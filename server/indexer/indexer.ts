@@ -344,7 +344,7 @@ export class Indexer {
         for (let missing = this.missingFrom(fetched); missing.length > 0; missing = this.missingFrom(fetched)) {
           fetched = await this.fetchRange(fetched.from, fetched.to, head.number, missing);
         }
-        const first = fetched.headers.get(fetched.from)!;
+        const first = fetched.first;
         if (tip && first.parentHash !== tip.blockHash) {
           // The range does not extend what is indexed: either the indexed tip was reorganised away, or this range
           // was fetched on a branch that has since been replaced. The stored headers tell which.

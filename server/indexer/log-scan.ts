@@ -219,15 +219,17 @@ class Cursor {
 /** The field names a log has, by their bytes. */
 const FIELDS = ["address", "topics", "data", "blockNumber", "blockHash", "transactionHash", "logIndex", "blockTimestamp", "removed"] as const;
 type Field = (typeof FIELDS)[number];
-const FIELD_BYTES = FIELDS.map((f) => Buffer.from(f, "latin1"));
+/** Candidates by name length (address and removed share one), so a key is compared with one name, not nine. */
+const FIELDS_BY_LENGTH: { name: Field; bytes: Buffer }[][] = [];
+for (const name of FIELDS) (FIELDS_BY_LENGTH[name.length] ??= []).push({ name, bytes: Buffer.from(name, "latin1") });
 
 function fieldAt(b: Buffer, start: number, length: number): Field | undefined {
-  for (let f = 0; f < FIELDS.length; f++) {
-    const name = FIELD_BYTES[f]!;
-    if (name.length !== length || name[0] !== b[start] || name[length - 1] !== b[start + length - 1]) continue;
+  const candidates = FIELDS_BY_LENGTH[length];
+  if (candidates === undefined) return undefined;
+  for (const { name, bytes } of candidates) {
     let same = true;
-    for (let i = 1; i < length - 1 && same; i++) same = name[i] === b[start + i];
-    if (same) return FIELDS[f];
+    for (let i = 0; i < length && same; i++) same = bytes[i] === b[start + i];
+    if (same) return name;
   }
   return undefined;
 }
