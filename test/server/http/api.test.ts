@@ -82,6 +82,7 @@ describe("HTTP API", () => {
       server.closeAllConnections();
       await closed;
     }
+    await indexer?.close();
     await prisma?.$disconnect();
     await pool?.end();
     await db?.drop();
