@@ -5,10 +5,9 @@ import type { FetchRequest, FetchWorkerData, RecycleRequest } from "./fetch-work
 
 type Message =
   | { type: "ready" }
-  | { type: "result"; id: number; fetched: Fetched }
-  | { type: "error"; id: number; error: SerializedError }
-  | { type: "fault"; kind: string }
-  | { type: "request"; method: string; seconds: number };
+  | { type: "result"; id: number; fetched: Fetched; timings: [string, number][] }
+  | { type: "error"; id: number; error: SerializedError; timings: [string, number][] }
+  | { type: "fault"; kind: string };
 
 export type WorkerRangeFetcherOptions = FetchWorkerData & {
   logger: Logger;
@@ -58,11 +57,11 @@ export class WorkerRangeFetcher {
     this.ready = new Promise<void>((resolve) => (markReady = () => ((this.starting = false), resolve())));
     worker.on("message", (m: Message) => {
       if (m.type === "fault") return onFault?.(m.kind);
-      if (m.type === "request") return onRequest?.(m.method, m.seconds);
       if (m.type === "ready") {
         markReady();
         return this.holdOpen();
       }
+      for (const [method, seconds] of m.timings) onRequest?.(method, seconds);
       const call = this.pending.get(m.id);
       if (!call) return;
       this.pending.delete(m.id);

@@ -14,11 +14,18 @@ export type RecycleRequest = { type: "recycle"; buffers: ArrayBuffer[] };
 
 const port = parentPort!;
 const options = workerData as FetchWorkerData;
+/** Request timings (metrics), sent along with the next answer rather than one message each: a message costs both threads. */
+let timings: [method: string, seconds: number][] = [];
+const takeTimings = () => {
+  const taken = timings;
+  timings = [];
+  return taken;
+};
 const rpc = new RpcClient({
   urls: options.urls,
   timeoutMs: options.timeoutMs,
   onFault: (kind) => port.postMessage({ type: "fault", kind }),
-  onRequest: (method, seconds) => port.postMessage({ type: "request", method, seconds }),
+  onRequest: (method, seconds) => timings.push([method, seconds]),
 });
 const fetcher = new RangeFetcher({ rpc, catalogue: await loadEventCatalogue(), chainId: options.chainId, factory: options.factory, finalityDepth: options.finalityDepth });
 
@@ -28,9 +35,9 @@ port.on("message", (request: FetchRequest | RecycleRequest) => {
     (fetched) => {
       // The COPY rows move to the main thread without a copy; each chunk owns its memory (see CopyWriter).
       const transfer = [...fetched.prepared.eventChunks.map((chunk) => chunk.buffer as ArrayBuffer), ...movesTransferList(fetched.prepared.moves)];
-      port.postMessage({ type: "result", id: request.id, fetched }, transfer);
+      port.postMessage({ type: "result", id: request.id, fetched, timings: takeTimings() }, transfer);
     },
-    (error: unknown) => port.postMessage({ type: "error", id: request.id, error: serializeError(error) }),
+    (error: unknown) => port.postMessage({ type: "error", id: request.id, error: serializeError(error), timings: takeTimings() }),
   );
 });
 port.postMessage({ type: "ready" });

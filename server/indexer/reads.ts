@@ -1,4 +1,5 @@
 import type { PrismaClient } from "../database/client.ts";
+import { Prisma } from "../generated/prisma/client.ts";
 
 /**
  * Read side of the indexer's tables. Other modules read ownership only through these functions, and every answer
@@ -104,6 +105,17 @@ export async function getIndexerProgress(
 
 const lower = (a: string) => a.toLowerCase();
 
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+/**
+ * The per-wallet indexes of chain_event leave out the zero address (see its migration). A read for a real wallet
+ * says so in the same words as the index, a constant the planner can match, so the index applies; a read for the
+ * zero address itself (every mint and burn) scans instead.
+ */
+const walletSide = (column: "from_address" | "to_address", owner: string) =>
+  owner === ZERO_ADDRESS
+    ? Prisma.sql`${Prisma.raw(column)} = ${owner}`
+    : Prisma.sql`(${Prisma.raw(column)} = ${owner} AND ${Prisma.raw(column)} <> ${Prisma.raw(`'${ZERO_ADDRESS}'`)})`;
+
 /**
  * A wallet's balance of one edition as of the end of `blockNumber` (any past block still on the indexed branch),
  * summed from the transfers up to it. Null when the block is not indexed yet.
@@ -117,10 +129,10 @@ export async function getBalanceAt(
   if (indexed === null || query.blockNumber > indexed) return null;
   const owner = lower(query.owner);
   const rows = await prisma.$queryRaw<{ amount: string }[]>`
-    SELECT (coalesce((SELECT sum(amount) FROM token_transfer WHERE chain_id = ${chainId} AND to_address = ${owner}
+    SELECT (coalesce((SELECT sum(amount) FROM token_transfer WHERE chain_id = ${chainId} AND ${walletSide("to_address", owner)}
                         AND collection = ${lower(query.collection)} AND token_id = ${query.tokenId.toString()}::numeric
                         AND block_number <= ${query.blockNumber} AND from_address <> to_address), 0)
-          - coalesce((SELECT sum(amount) FROM token_transfer WHERE chain_id = ${chainId} AND from_address = ${owner}
+          - coalesce((SELECT sum(amount) FROM token_transfer WHERE chain_id = ${chainId} AND ${walletSide("from_address", owner)}
                         AND collection = ${lower(query.collection)} AND token_id = ${query.tokenId.toString()}::numeric
                         AND block_number <= ${query.blockNumber} AND from_address <> to_address), 0))::text AS amount`;
   return BigInt(rows[0]!.amount);
@@ -207,7 +219,7 @@ export async function getActivity(
   >`
     SELECT block_number, block_time, tx_hash, log_index, batch_index, collection, token_id::text, from_address, to_address, amount::text
     FROM token_transfer
-    WHERE chain_id = ${chainId} AND (from_address = ${o} OR to_address = ${o})
+    WHERE chain_id = ${chainId} AND (${walletSide("from_address", o)} OR ${walletSide("to_address", o)})
       AND (${b === undefined}
            OR (block_number, log_index, batch_index) < (${b?.blockNumber ?? 0n}::bigint, ${b?.logIndex ?? 0}::int, ${b?.batchIndex ?? 0}::int))
     ORDER BY block_number DESC, log_index DESC, batch_index DESC

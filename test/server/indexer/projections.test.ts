@@ -69,6 +69,13 @@ describe("indexer projections, replay, deep reorgs, /health and /metrics", funct
     expect(activity.map((x) => x.blockNumber)).to.deep.equal([c + 1n, c, b, a]);
     const page2 = await getActivity(prisma, 31337, alice, { limit: 10, before: activity[1]! });
     expect(page2.map((x) => x.blockNumber)).to.deep.equal([b, a]);
+    // The zero address is left out of the per-wallet indexes; reads for it still answer (every mint and burn).
+    const zero = await getActivity(prisma, 31337, ZERO, { limit: 10 });
+    expect(zero.map((x) => [x.from, x.to])).to.deep.equal([
+      [bob.toLowerCase(), ZERO],
+      [ZERO, alice.toLowerCase()],
+    ]);
+    expect(await getBalanceAt(prisma, 31337, { owner: ZERO, collection: token, tokenId: 1n, blockNumber: c + 3n })).to.equal(-4n);
 
     const before = await projectionsSnapshot(db);
     const rebuilt = await rebuildProjections(db, 31337);
