@@ -45,6 +45,12 @@ const envSchema = z.object({
   RPC_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /** Block ranges the indexer fetches ahead in parallel during backfill. */
   INDEXER_FETCH_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(3),
+  /**
+   * Fetch and prepare ranges on a worker thread of their own (default false). Since answers are read in place the
+   * work per log is small, and on two shared cores the thread's messages and second heap cost more than it saves
+   * (measured: ~0.1 CPU-s and ~55 MB RSS more per 100k events); it may pay off on more cores.
+   */
+  INDEXER_FETCH_THREAD: z.enum(["true", "false"]).default("false"),
   /** Logs per eth_getLogs call the adaptive ranges aim for. */
   INDEXER_TARGET_LOGS: z.coerce.number().int().min(10).max(100_000).default(5000),
   /** Contracts indexed besides the factory's collections, comma-separated (e.g. a benchmark token). */
@@ -74,6 +80,7 @@ export type Config = {
   wsUrl: string | undefined;
   rpcTimeoutMs: number;
   fetchConcurrency: number;
+  fetchThread: boolean;
   targetLogsPerRange: number;
   extraContracts: `0x${string}`[];
   stallSeconds: number;
@@ -139,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsUrl: e.RPC_WS_URL ?? (/^wss?:/.test(e.RPC_URL) ? e.RPC_URL : undefined),
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     fetchConcurrency: e.INDEXER_FETCH_CONCURRENCY,
+    fetchThread: e.INDEXER_FETCH_THREAD === "true",
     targetLogsPerRange: e.INDEXER_TARGET_LOGS,
     extraContracts,
     stallSeconds: e.INDEXER_STALL_SECONDS,

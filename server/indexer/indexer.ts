@@ -46,7 +46,7 @@ export type IndexerOptions = {
   rpcTimeoutMs?: number;
   /** Hold the chain's writer lock while running (default true); off only in tests that drive step() directly. */
   writerLock?: boolean;
-  /** Fetch and decode ranges on a worker thread (default true); false keeps everything on the calling thread. */
+  /** Fetch and prepare ranges on a worker thread (default false: on the calling thread; see INDEXER_FETCH_THREAD). */
   fetchThread?: boolean;
   /** Draw a progress bar on stderr during backfill when it is a terminal. */
   progress?: boolean;
@@ -75,6 +75,7 @@ export function indexerOptionsFromConfig(
     maxBlockRange: config.maxBlockRange,
     targetLogsPerRange: config.targetLogsPerRange,
     fetchConcurrency: config.fetchConcurrency,
+    fetchThread: config.fetchThread,
   };
 }
 
@@ -163,10 +164,10 @@ export class Indexer {
     return this.o.targetLogsPerRange ?? 5000;
   }
 
-  /** The range fetcher: on a worker thread unless `fetchThread` is false. Needs the catalogue loaded. */
+  /** The range fetcher: on a worker thread when `fetchThread` is set. Needs the catalogue loaded. */
   private createFetcher() {
     this.fetcher ??=
-      this.o.fetchThread === false
+      this.o.fetchThread !== true
         ? new RangeFetcher({ rpc: this.rpc, catalogue: this.catalogue!, chainId: this.o.chainId, factory: this.o.factory, finalityDepth: this.o.finalityDepth })
         : new WorkerRangeFetcher({
             urls: this.urls,

@@ -8,7 +8,7 @@ describe("indexer configuration", function () {
     const c = loadConfig(base);
     expect(c.rpcUrls).to.deep.equal(["http://127.0.0.1:8545"]);
     expect(c.wsUrl).to.equal(undefined);
-    expect(c).to.include({ rpcTimeoutMs: 10_000, fetchConcurrency: 3, targetLogsPerRange: 5000, stallSeconds: 30, indexerMetricsPort: undefined });
+    expect(c).to.include({ rpcTimeoutMs: 10_000, fetchConcurrency: 3, fetchThread: false, targetLogsPerRange: 5000, stallSeconds: 30, indexerMetricsPort: undefined });
     expect(c.extraContracts).to.deep.equal([]);
   });
 
@@ -24,6 +24,7 @@ describe("indexer configuration", function () {
     expect(c.wsUrl).to.equal("ws://127.0.0.1:8545");
     expect(c.extraContracts).to.deep.equal(["0x0000000000000000000000000000000000001234"]);
     expect(c.fetchConcurrency).to.equal(5);
+    expect(loadConfig({ ...base, INDEXER_FETCH_THREAD: "true" }).fetchThread).to.equal(true);
   });
 
   it("names the variable and the reason when a value is wrong", function () {

@@ -85,7 +85,7 @@ describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON, ranges ref
       // A fresh database of its own: the first test's index must not hide what this one fetches.
       const fresh = await createTestDatabase();
       const freshDb = createPool(fresh.url);
-      const indexer = new Indexer(fixture.options({ db: freshDb, rpcUrls: [wide.url], maxBlockRange: 64 }));
+      const indexer = new Indexer(fixture.options({ db: freshDb, rpcUrls: [wide.url], maxBlockRange: 64, fetchThread: true }));
       try {
         const head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
         for (let i = 0; indexer.status.indexedBlock !== head; i++) {
