@@ -10,7 +10,7 @@ import { deployPlatform } from "../server/chain/deploy.ts";
 import { demoAccounts, demoWallets, seedDemo, walletFor } from "../server/chain/demo-seed.ts";
 import { startLocalChain, type LocalChain } from "../server/chain/local-node.ts";
 import { loadConfig } from "../server/config.ts";
-import { createPool } from "../server/database/client.ts";
+import { createPool } from "../server/database/pool.ts";
 import { migrateDatabase } from "../server/database/migrate.ts";
 import { resetChainIndex } from "../server/indexer/store.ts";
 import { createLogger } from "../server/lib/logger.ts";

@@ -8,7 +8,7 @@
 // under PERKMINT_DATA_DIR); --rewind also asks RPC_URL for the block's hash when it is not stored.
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { createPool } from "../server/database/client.ts";
+import { createPool } from "../server/database/pool.ts";
 import { migrateDatabase } from "../server/database/migrate.ts";
 import { WRITER_LOCK_CLASS } from "../server/indexer/lock.ts";
 import { RpcClient } from "../server/indexer/rpc.ts";

@@ -4,7 +4,7 @@
 // flight; SIGKILL at any point is safe too (every batch commits with its checkpoint).
 import { createServer } from "node:http";
 import { loadConfigOrExit } from "../server/config.ts";
-import { createPool } from "../server/database/client.ts";
+import { createPool } from "../server/database/pool.ts";
 import { migrateDatabase } from "../server/database/migrate.ts";
 import { DeepReorgError, Indexer, indexerOptionsFromConfig } from "../server/indexer/indexer.ts";
 import { metricsRegistry } from "../server/indexer/metrics.ts";

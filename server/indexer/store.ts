@@ -147,6 +147,13 @@ class CopyWriter {
       b[this.at++] = 48 + n;
       return this;
     }
+    if (n < 100) {
+      // Log indexes, token ids and amounts are mostly this small.
+      const tens = (n / 10) | 0;
+      b[this.at++] = 48 + tens;
+      b[this.at++] = 48 + n - tens * 10;
+      return this;
+    }
     const digits = n < 1e15 ? Math.floor(Math.log10(n)) + 1 : String(n).length;
     // log10 can be off by one next to powers of ten: correct it.
     let width = digits;

@@ -1,7 +1,7 @@
 import pino from "pino";
 import type pg from "pg";
 import type { Address } from "viem";
-import { createPool } from "../database/client.ts";
+import { createPool } from "../database/pool.ts";
 import type { IndexerOptions } from "../indexer/indexer.ts";
 import { deployBenchToken, NO_FACTORY, startTestChain, type TestChain } from "./chain.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";

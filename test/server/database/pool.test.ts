@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { createPool } from "../../../server/database/client.ts";
+import { createPool } from "../../../server/database/pool.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
 
 describe("database pool", () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type pg from "pg";
 import type { Address } from "viem";
-import { createPool } from "../../../server/database/client.ts";
+import { createPool } from "../../../server/database/pool.ts";
 import { rebuildProjections } from "../../../server/indexer/store.ts";
 import {
   BalanceModel,

@@ -4,7 +4,7 @@ import type pg from "pg";
 import { encodeFunctionData, getContractAddress, zeroAddress, type Address, type Hex } from "viem";
 import { loadArtifact } from "../../../server/chain/artifacts.ts";
 import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
-import { createPool } from "../../../server/database/client.ts";
+import { createPool } from "../../../server/database/pool.ts";
 import { Indexer } from "../../../server/indexer/indexer.ts";
 import { compareWithChain, deployTestPlatform, holders, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";

@@ -12,7 +12,7 @@ import {
 } from "../../../server/testing/chain.ts";
 import { useBenchIndexerFixture } from "../../../server/testing/indexer-fixture.ts";
 import { startFaultProxy, type FaultProxy } from "../../../server/testing/fault-proxy.ts";
-import { createPool } from "../../../server/database/client.ts";
+import { createPool } from "../../../server/database/pool.ts";
 import { createTestDatabase } from "../../../server/testing/database.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
