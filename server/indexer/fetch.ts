@@ -89,6 +89,8 @@ const TRANSFER_BATCH_BYTES = hexBytes(TRANSFER_BATCH);
 
 /** Whether the `0x…` hex at `start` of `b` has the digits `digits` (lowercase), in any case. */
 function sameHex(b: Buffer, start: number, digits: Buffer): boolean {
+  // Nodes write lowercase: one native comparison; another case is compared digit by digit.
+  if (digits.compare(b, start + 2, start + 2 + digits.length) === 0) return true;
   for (let i = 0; i < digits.length; i++) if (HEX_LOWER[b[start + 2 + i]!] !== digits[i]) return false;
   return true;
 }

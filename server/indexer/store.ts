@@ -330,11 +330,14 @@ class Column<A extends Int32Array | Float64Array> {
   }
 }
 
-/** FNV-1a over 40 hex digits of `src` from `start`, lowercased: an owner's key without making its string. */
-function ownerHash(src: Buffer, start: number): number {
-  let h = 0x811c9dc5;
-  for (let i = start; i < start + 40; i++) h = Math.imul(h ^ HEX_LOWER[src[i]!]!, 0x01000193);
-  return h >>> 0;
+/**
+ * An owner's key without making its string: the value of its last 7 hex digits (of 40, from `start` in `src`).
+ * Addresses are hashes, so their tails are as good as random; a match is then checked digit by digit.
+ */
+function ownerKey(src: Buffer, start: number): number {
+  let key = 0;
+  for (let i = start + 33; i < start + 40; i++) key = key * 16 + HEX_VALUE[src[i]!]!;
+  return key;
 }
 
 class MovesBuilder {
@@ -386,14 +389,15 @@ class MovesBuilder {
 
   /** The owner number of the 40 hex digits of `src` from `start` (any case), making a string only for a new owner. */
   ownerAt(src: Buffer, start: number): number {
-    const hash = ownerHash(src, start);
+    const hash = ownerKey(src, start);
     const candidates = this.ownerByHash.get(hash);
     if (candidates) {
-      for (const o of candidates) {
+      for (let c = 0; c < candidates.length; c++) {
+        const o = candidates[c]!;
         const known = this.owners[o]!;
-        let same = true;
-        for (let i = 0; i < 40 && same; i++) same = known.charCodeAt(i + 2) === HEX_LOWER[src[start + i]!];
-        if (same) return o;
+        let i = 0;
+        while (i < 40 && known.charCodeAt(i + 2) === HEX_LOWER[src[start + i]!]) i++;
+        if (i === 40) return o;
       }
     }
     const o = this.owner(latin1(src, start, start + 40).toLowerCase());
