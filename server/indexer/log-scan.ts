@@ -334,13 +334,6 @@ export function readLogs(bytes: Buffer, start: number, end: number): { value: Lo
   }
 }
 
-/** The logs of a whole answer that is just their array (see readLogs). */
-export function scanLogs(bytes: Buffer, start: number, end: number): LogTable | null {
-  const read = readLogs(bytes, start, end);
-  if (!read) return null;
-  return new Cursor(bytes, read.end, end).peek() === -1 ? read.value : null;
-}
-
 /**
  * Reads a value at `start` of `bytes[…, end)` (see readLogs): the value and where it ended, or null when this
  * reader does not take it.

@@ -1,5 +1,4 @@
 import { isAscii } from "node:buffer";
-import http from "node:http";
 import https from "node:https";
 import type { Logger } from "pino";
 import { postOverSocket } from "./http-post.ts";
@@ -64,12 +63,9 @@ class TransientRpcError extends Error {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-// Keep-alive connections, reused across calls. node:http rather than fetch: on the hot path (megabytes of logs per
-// second) fetch's web streams cost the indexer a large share of its CPU.
-const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 32 }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 32 }),
-};
+// Keep-alive connections to https nodes, reused across calls (plain-http nodes go through http-post.ts). node:https
+// rather than fetch: on the hot path (megabytes of logs per second) fetch's web streams cost a large share of the CPU.
+const httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 32 });
 
 class RequestTimeoutError extends Error {
   constructor(ms: number) {
@@ -119,12 +115,11 @@ function httpPost(url: string, body: string, timeoutMs: number): Promise<HttpAns
 
 function httpsPost(target: URL, body: string, timeoutMs: number): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    const secure = target.protocol === "https:";
-    const request = (secure ? https : http).request(
+    const request = https.request(
       target,
       {
         method: "POST",
-        agent: secure ? agents.https : agents.http,
+        agent: httpsAgent,
         headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
       },
       (response) => {

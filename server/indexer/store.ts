@@ -638,7 +638,7 @@ function argsText(e: ChainEvent): string {
 }
 
 /** Reads 64 hex digits of `src` from `start` (checked hex) as an exact double when below 2^52, else a bigint. */
-export function readWord(src: Buffer, start: number): Amount {
+function readWord(src: Buffer, start: number): Amount {
   const small = start + 51;
   let i = start;
   while (i < small && src[i] === 48) i++;
