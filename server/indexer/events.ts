@@ -1,5 +1,6 @@
 import { decodeEventLog, parseAbi, toEventSelector, type Abi, type AbiEvent } from "viem";
 import { loadArtifact } from "../chain/artifacts.ts";
+import { HEX_LOWER } from "./log-scan.ts";
 
 /**
  * The event catalogue: which events the indexer asks for, and how each raw log becomes a stored event. Event ABIs
@@ -93,8 +94,6 @@ function chainEvent(
   return { blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex, address, name, args, blockTime };
 }
 
-const HEX_DIGIT = new Uint8Array(128);
-for (const c of "0123456789abcdefABCDEF") HEX_DIGIT[c.charCodeAt(0)] = 1;
 
 /** "0x" then hex digits, `min` to `max` of them. A loop: several times faster than a regular expression here. */
 function isHex(value: unknown, min: number, max: number): boolean {
@@ -102,7 +101,7 @@ function isHex(value: unknown, min: number, max: number): boolean {
   if (value.charCodeAt(0) !== 48 || value.charCodeAt(1) !== 120) return false;
   for (let i = 2; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c >= 128 || HEX_DIGIT[c] === 0) return false;
+    if (c > 255 || HEX_LOWER[c] === 0) return false;
   }
   return true;
 }

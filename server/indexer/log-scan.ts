@@ -17,7 +17,7 @@ export const HEX_LOWER = new Uint8Array(256);
 for (const c of "0123456789abcdef") HEX_LOWER[c.charCodeAt(0)] = c.charCodeAt(0);
 for (const c of "ABCDEF") HEX_LOWER[c.charCodeAt(0)] = c.toLowerCase().charCodeAt(0);
 /** Hex digit → its value; 255 for anything else. */
-const HEX_VALUE = new Uint8Array(256).fill(255);
+export const HEX_VALUE = new Uint8Array(256).fill(255);
 for (let i = 0; i < 16; i++) {
   HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
   HEX_VALUE["0123456789ABCDEF".charCodeAt(i)] = i;

@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../database/client.ts";
 import { Prisma } from "../generated/prisma/client.ts";
+import { ZERO_ADDRESS } from "./store.ts";
 
 /**
  * Read side of the indexer's tables. Other modules read ownership only through these functions, and every answer
@@ -105,7 +106,6 @@ export async function getIndexerProgress(
 
 const lower = (a: string) => a.toLowerCase();
 
-const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
 /**
  * The per-wallet indexes of chain_event leave out the zero address (see its migration). A read for a real wallet
  * says so in the same words as the index, a constant the planner can match, so the index applies; a read for the

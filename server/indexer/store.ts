@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { collectionOf, type ChainEvent, type CollectionRow } from "./events.ts";
-import { HEX_LOWER, latin1, type LogTable } from "./log-scan.ts";
+import { HEX_LOWER, HEX_VALUE, latin1, type LogTable } from "./log-scan.ts";
 
 export type { CollectionRow };
 
@@ -171,6 +171,11 @@ class CopyWriter {
   }
   amount(a: Amount) {
     return typeof a === "number" ? this.decimal(a) : this.text(a.toString());
+  }
+  /** Amounts as the items of a JSON array of strings: `"1","2"`. */
+  amounts(list: Amount[]) {
+    for (let i = 0; i < list.length; i++) this.text(i > 0 ? ',"' : '"').amount(list[i]!).text('"');
+    return this;
   }
   chunks(): Buffer[] {
     if (this.at > 0) this.done.push(this.buffer.subarray(0, this.at));
@@ -650,11 +655,6 @@ function readWord(src: Buffer, start: number): Amount {
   for (; i < start + 64; i++) value = value * 16 + HEX_VALUE[src[i]!]!;
   return value;
 }
-const HEX_VALUE = new Uint8Array(256);
-for (let i = 0; i < 16; i++) {
-  HEX_VALUE["0123456789abcdef".charCodeAt(i)] = i;
-  HEX_VALUE["0123456789ABCDEF".charCodeAt(i)] = i;
-}
 
 /** The uint256[] whose offset is in word `offsetWord` of ABI data (digits from `data`): its first item's word, its length. */
 function arrayAt(src: Buffer, data: number, words: number, offsetWord: number): { first: number; length: number } | null {
@@ -799,14 +799,11 @@ export class BatchBuilder {
       w.bytes(ARGS_ID).amount(id).bytes(ARGS_VALUE).amount(value).text('"}');
       this.moves.add(this.moves.edition(address, id), fromOwner, toOwner, value, this.blockNumber, this.time);
     } else {
-      w.bytes(ARGS_IDS);
-      for (let i = 0; i < count; i++) (i > 0 ? w.text(',"') : w.text('"')).amount(readWord(src, data + (ids + i) * 64)).text('"');
-      w.bytes(ARGS_VALUES);
-      for (let i = 0; i < count; i++) (i > 0 ? w.text(',"') : w.text('"')).amount(readWord(src, data + (values + i) * 64)).text('"');
-      w.text("]}");
+      const idList = Array.from({ length: count }, (_, i) => readWord(src, data + (ids + i) * 64));
+      const valueList = Array.from({ length: count }, (_, i) => readWord(src, data + (values + i) * 64));
+      w.bytes(ARGS_IDS).amounts(idList).bytes(ARGS_VALUES).amounts(valueList).text("]}");
       for (let i = 0; i < count; i++) {
-        const edition = this.moves.edition(address, readWord(src, data + (ids + i) * 64));
-        this.moves.add(edition, fromOwner, toOwner, readWord(src, data + (values + i) * 64), this.blockNumber, this.time);
+        this.moves.add(this.moves.edition(address, idList[i]!), fromOwner, toOwner, valueList[i]!, this.blockNumber, this.time);
       }
     }
     w.tab().hex(src, from, 40).tab().hex(src, to, 40).end();
