@@ -8,14 +8,18 @@ export type ProblemFieldError = { path: string; message: string };
  * An RFC 9457 problem. Throw it from a route; the error handler answers it as `application/problem+json`.
  */
 export class HttpProblem extends Error {
-  constructor(
-    readonly status: number,
-    readonly title: string,
-    readonly detail: string,
-    readonly errors?: ProblemFieldError[],
-    readonly headers?: Record<string, string>,
-  ) {
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly errors?: ProblemFieldError[];
+  readonly headers?: Record<string, string>;
+  constructor(status: number, title: string, detail: string, errors?: ProblemFieldError[], headers?: Record<string, string>) {
     super(detail);
+    this.status = status;
+    this.title = title;
+    this.detail = detail;
+    this.errors = errors;
+    this.headers = headers;
     this.name = "HttpProblem";
   }
 }

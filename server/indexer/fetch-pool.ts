@@ -16,9 +16,9 @@ export type WorkerRangeFetcherOptions = FetchWorkerData & {
 };
 
 /**
- * The module-loading and profiling flags of this process (a worker accepts no V8 heap flags, and needs the same
- * TypeScript loader; `node --cpu-prof` then writes a profile per thread), with tsx added when this process was started
- * without it.
+ * The module-loading and profiling flags of this process (a worker accepts no V8 heap flags; `node --cpu-prof` then
+ * writes a profile per thread). A loader such as tsx, if this process has one, is kept; without one, Node strips the
+ * worker's TypeScript itself, as it does for `npm run indexer` (the code is erasable syntax only: tsconfig.json).
  */
 function loaderArgs(): string[] {
   const kept: string[] = [];
@@ -28,7 +28,7 @@ function loaderArgs(): string[] {
     if (/^--(import|require|loader|experimental-loader|conditions)$/.test(arg) || arg === "-r") kept.push(arg, args[++i]!);
     else if (/^--(import|require|loader|experimental-loader|conditions)=/.test(arg) || arg.startsWith("--experimental-") || arg.startsWith("--cpu-prof")) kept.push(arg);
   }
-  return kept.some((a) => a.includes("tsx")) ? kept : [...kept, "--import", "tsx"];
+  return kept;
 }
 
 /**
@@ -41,11 +41,15 @@ export class WorkerRangeFetcher {
   private readonly pending = new Map<number, { resolve: (f: Fetched) => void; reject: (e: Error) => void }>();
   private nextId = 1;
 
-  constructor(private readonly o: WorkerRangeFetcherOptions) {}
+  private readonly o: WorkerRangeFetcherOptions;
+
+  constructor(o: WorkerRangeFetcherOptions) {
+    this.o = o;
+  }
 
   private start(): Worker {
     const { logger, onFault, onRequest, ...data } = this.o;
-    // The worker loads TypeScript the way this process does (tsx).
+    // The worker loads TypeScript the way this process does (see loaderArgs).
     const worker = new Worker(new URL("./fetch-worker.ts", import.meta.url), {
       workerData: data satisfies FetchWorkerData,
       execArgv: loaderArgs(),

@@ -107,8 +107,10 @@ export type RangeFetcherOptions = {
 };
 
 export class RangeFetcher {
+  private readonly o: RangeFetcherOptions;
   private readonly factory: string;
-  constructor(private readonly o: RangeFetcherOptions) {
+  constructor(o: RangeFetcherOptions) {
+    this.o = o;
     this.factory = o.factory.toLowerCase();
   }
 

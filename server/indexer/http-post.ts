@@ -43,11 +43,9 @@ class Connection {
   readonly socket: net.Socket;
   pending: Pending | undefined;
   private readonly scratch = Buffer.allocUnsafe(64 * 1024);
-  constructor(
-    readonly pool: ConnectionPool,
-    host: string,
-    port: number,
-  ) {
+  readonly pool: ConnectionPool;
+  constructor(pool: ConnectionPool, host: string, port: number) {
+    this.pool = pool;
     this.socket = net.connect({
       host,
       port,
@@ -151,10 +149,12 @@ class Connection {
 
 class ConnectionPool {
   private readonly free: Connection[] = [];
-  constructor(
-    private readonly host: string,
-    private readonly port: number,
-  ) {}
+  private readonly host: string;
+  private readonly port: number;
+  constructor(host: string, port: number) {
+    this.host = host;
+    this.port = port;
+  }
   take(): Connection {
     return this.free.pop() ?? new Connection(this, this.host, this.port);
   }

@@ -141,7 +141,10 @@ export class Indexer {
   private readonly progress: ProgressBar | undefined;
   private readonly labels: { chain_id: string };
 
-  constructor(private readonly o: IndexerOptions) {
+  private readonly o: IndexerOptions;
+
+  constructor(o: IndexerOptions) {
+    this.o = o;
     // Small first ranges: the first answers arrive (and the pipeline fills) quickly; adapt() grows them to the density.
     this.range = Math.min(o.maxBlockRange, 10);
     this.extra = new Set((o.extraContracts ?? []).map((a) => a.toLowerCase()));

@@ -20,12 +20,17 @@ export class WriterLock {
   private client: pg.Client | undefined;
   private lost: Error | undefined;
 
-  constructor(
-    private readonly connection: pg.ClientConfig,
-    private readonly chainId: number,
-    private readonly logger: Logger,
-    private readonly retryMs = 500,
-  ) {}
+  private readonly connection: pg.ClientConfig;
+  private readonly chainId: number;
+  private readonly logger: Logger;
+  private readonly retryMs: number;
+
+  constructor(connection: pg.ClientConfig, chainId: number, logger: Logger, retryMs = 500) {
+    this.connection = connection;
+    this.chainId = chainId;
+    this.logger = logger;
+    this.retryMs = retryMs;
+  }
 
   /** The error that ended the lock, if it was lost. The indexer checks it before every batch. */
   get lostError(): Error | undefined {

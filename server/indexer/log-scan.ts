@@ -106,12 +106,12 @@ function grow(t: LogTable): LogTable {
 /** A cursor over the answer; `at` is -1 once something unexpected was seen. */
 class Cursor {
   at: number;
-  constructor(
-    readonly b: Buffer,
-    start: number,
-    readonly end: number,
-  ) {
+  readonly b: Buffer;
+  readonly end: number;
+  constructor(b: Buffer, start: number, end: number) {
+    this.b = b;
     this.at = start;
+    this.end = end;
   }
   /** Skips whitespace; returns the next byte (or -1 at the end). */
   peek(): number {

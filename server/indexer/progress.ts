@@ -8,10 +8,13 @@ export class ProgressBar {
   private events = 0;
   private active = false;
 
-  constructor(
-    private readonly stream: NodeJS.WriteStream = process.stderr,
-    private readonly width = 30,
-  ) {}
+  private readonly stream: NodeJS.WriteStream;
+  private readonly width: number;
+
+  constructor(stream: NodeJS.WriteStream = process.stderr, width = 30) {
+    this.stream = stream;
+    this.width = width;
+  }
 
   get enabled() {
     return Boolean(this.stream.isTTY);

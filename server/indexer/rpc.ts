@@ -30,13 +30,16 @@ export type RpcClientOptions = {
 
 /** An error answer from the node itself (not a transport fault). `code` and `message` come from the node. */
 export class RpcResponseError extends Error {
-  constructor(
-    readonly method: string,
-    readonly code: number,
-    readonly rpcMessage: string,
-    readonly data?: unknown,
-  ) {
+  readonly method: string;
+  readonly code: number;
+  readonly rpcMessage: string;
+  readonly data?: unknown;
+  constructor(method: string, code: number, rpcMessage: string, data?: unknown) {
     super(`${method} failed: ${rpcMessage} (code ${code})`);
+    this.method = method;
+    this.code = code;
+    this.rpcMessage = rpcMessage;
+    this.data = data;
     this.name = "RpcResponseError";
   }
 }
@@ -52,11 +55,10 @@ export function isRangeTooLarge(error: unknown): boolean {
 }
 
 class TransientRpcError extends Error {
-  constructor(
-    readonly kind: string,
-    message: string,
-  ) {
+  readonly kind: string;
+  constructor(kind: string, message: string) {
     super(message);
+    this.kind = kind;
     this.name = "TransientRpcError";
   }
 }
@@ -186,7 +188,10 @@ export class RpcClient {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
 
-  constructor(private readonly o: RpcClientOptions) {
+  private readonly o: RpcClientOptions;
+
+  constructor(o: RpcClientOptions) {
+    this.o = o;
     if (o.urls.length === 0) throw new Error("RpcClient needs at least one URL");
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.maxAttempts = o.maxAttempts ?? 8;
@@ -352,8 +357,10 @@ export class RpcClient {
 
 /** A batch answer split into its items, results still as bytes (see RpcClient.post). */
 class SplitAnswer {
-  constructor(
-    readonly bytes: Buffer,
-    readonly items: BatchItemSpan[],
-  ) {}
+  readonly bytes: Buffer;
+  readonly items: BatchItemSpan[];
+  constructor(bytes: Buffer, items: BatchItemSpan[]) {
+    this.bytes = bytes;
+    this.items = items;
+  }
 }

@@ -318,7 +318,10 @@ function addAmounts(a: Amount, b: Amount): Amount {
 /** A growable column of numbers in a typed array: no garbage per value, and it crosses threads as one buffer. */
 class Column<A extends Int32Array | Float64Array> {
   private length = 0;
-  constructor(private values: A) {}
+  private values: A;
+  constructor(values: A) {
+    this.values = values;
+  }
   push(value: number) {
     if (this.length === this.values.length) {
       const bigger = new (this.values.constructor as new (n: number) => A)(this.values.length * 2);
@@ -486,25 +489,46 @@ function walkBalances<N extends number | bigint>(m: BalanceMoves, start: N[], am
   return { amount, since };
 }
 
-/**
- * Applies the batch's transfers to balances, held-since and supply. Reads the current state of the touched keys
- * once, walks the transfers in chain order in memory, then writes absolute values back with set-based statements.
- */
-async function applyTransfers(tx: pg.PoolClient, chainId: number, m: BalanceMoves) {
-  if (m.fromSlot.length === 0) return;
-  const slots = m.keys.owner.length;
-  const current = await tx.query<{ slot: number; amount: string; sb: string | null; st: string | null }>(
+/** Stored balance and held-since of the batch's keys, by slot (keys not stored are absent). */
+type StoredBalances = { slot: number; amount: string; sb: string | null; st: string | null }[];
+
+/** Reads the stored balance and held-since of every key the batch's transfers touch, in one query. */
+async function readStoredBalances(tx: pg.PoolClient, chainId: number, m: BalanceMoves): Promise<StoredBalances> {
+  if (m.fromSlot.length === 0) return [];
+  const { rows } = await tx.query<StoredBalances[number]>(
     `SELECT (k.n - 1)::int AS slot, b.amount::text, b.held_since_block::text AS sb,
             extract(epoch FROM b.held_since_time)::bigint::text AS st
      FROM unnest($2::text[], $3::numeric[], $4::text[]) WITH ORDINALITY AS k(c, t, o, n)
      JOIN token_balance b ON b.chain_id = $1 AND b.collection = k.c AND b.token_id = k.t AND b.owner = k.o`,
     [chainId, arrayParam(m.keys.collection), arrayParam(m.keys.tokenId), arrayParam(m.keys.owner)],
   );
+  return rows;
+}
+
+/** What a batch's transfers change, as the columns of the set-based writes in writeProjections. */
+type ProjectionChanges = {
+  upsert: { c: string[]; t: string[]; o: string[]; a: string[]; sb: (string | null)[]; st: (string | null)[] };
+  removed: { c: string[]; t: string[]; o: string[] };
+  supply: { c: string[]; t: string[]; minted: string[]; burned: string[]; holders: number[] };
+};
+
+/**
+ * Walks the batch's transfers in chain order in memory from the `stored` state of the touched keys, and returns
+ * the absolute balances and held-since to write, the keys back to zero, and the supply and holder changes.
+ */
+function projectTransfers(m: BalanceMoves, stored: StoredBalances): ProjectionChanges {
+  const upsert: ProjectionChanges["upsert"] = { c: [], t: [], o: [], a: [], sb: [], st: [] };
+  const removed: ProjectionChanges["removed"] = { c: [], t: [], o: [] };
+  const e = m.editions;
+  const holders: number[] = new Array<number>(e.collection.length).fill(0);
+  const changes = { upsert, removed, supply: { c: e.collection, t: e.tokenId, minted: e.minted, burned: e.burned, holders } };
+  if (m.fromSlot.length === 0) return changes;
+  const slots = m.keys.owner.length;
   const startText: string[] = new Array<string>(slots).fill("0");
-  const stored: boolean[] = new Array<boolean>(slots).fill(false);
+  const isStored: boolean[] = new Array<boolean>(slots).fill(false);
   const storedSince: { block: string | null; time: string | null }[] = new Array(slots);
-  for (const r of current.rows) {
-    stored[r.slot] = true;
+  for (const r of stored) {
+    isStored[r.slot] = true;
     startText[r.slot] = r.amount;
     storedSince[r.slot] = { block: r.sb, time: r.st };
   }
@@ -520,15 +544,12 @@ async function applyTransfers(tx: pg.PoolClient, chainId: number, m: BalanceMove
     : walkBalances(m, startBig, m.bigAmount ? (i) => BigInt(m.bigAmount![i]!) : (i) => BigInt(m.amount[i]!), 0n);
   const isPositive = (a: number | bigint) => a > 0;
 
-  const holders: number[] = new Array<number>(m.editions.collection.length).fill(0);
-  const upsert = { c: [] as string[], t: [] as string[], o: [] as string[], a: [] as string[], sb: [] as (string | null)[], st: [] as (string | null)[] };
-  const removed = { c: [] as string[], t: [] as string[], o: [] as string[] };
   for (let slot = 0; slot < slots; slot++) {
     const after = walked.amount[slot]!;
     const before = exact ? Number(startText[slot]) : startBig[slot]!;
     if (isPositive(before) !== isPositive(after)) holders[m.editionOfSlot[slot]!]! += isPositive(after) ? 1 : -1;
     if (after === 0 || after === 0n) {
-      if (stored[slot]) {
+      if (isStored[slot]) {
         removed.c.push(m.keys.collection[slot]!);
         removed.t.push(m.keys.tokenId[slot]!);
         removed.o.push(m.keys.owner[slot]!);
@@ -548,59 +569,59 @@ async function applyTransfers(tx: pg.PoolClient, chainId: number, m: BalanceMove
       upsert.st.push(since < 0 ? null : String(m.blockTime[since]));
     }
   }
-  if (upsert.c.length > 0) {
-    await tx.query(
-      `INSERT INTO token_balance (chain_id, collection, token_id, owner, amount, held_since_block, held_since_time)
+  return changes;
+}
+
+/**
+ * Every write of a batch after its raw events, in ONE statement (data-modifying CTEs, each over its own rows):
+ * balances and held-since, keys back to zero, supply and holders, collections, block headers and the checkpoint.
+ * One statement rather than six: these writes wait for the previous batch's commit, so each round trip to
+ * PostgreSQL here is time the whole pipeline waits.
+ */
+async function writeProjections(tx: pg.PoolClient, chainId: number, p: ProjectionChanges, collections: CollectionRow[], headers: BlockHeader[], head: BlockHeader) {
+  const blocks = [...new Map(headers.map((h) => [h.number, h])).values()];
+  const { upsert, removed, supply } = p;
+  await tx.query(
+    `WITH balances AS (
+       INSERT INTO token_balance (chain_id, collection, token_id, owner, amount, held_since_block, held_since_time)
        SELECT $1, c, t, o, a, sb, to_timestamp(st)
        FROM unnest($2::text[], $3::numeric[], $4::text[], $5::numeric[], $6::bigint[], $7::bigint[]) AS u(c, t, o, a, sb, st)
        ON CONFLICT (chain_id, collection, token_id, owner) DO UPDATE
-       SET amount = EXCLUDED.amount, held_since_block = EXCLUDED.held_since_block, held_since_time = EXCLUDED.held_since_time`,
-      [chainId, ...[upsert.c, upsert.t, upsert.o, upsert.a, upsert.sb, upsert.st].map(arrayParam)],
-    );
-  }
-  if (removed.c.length > 0) {
-    await tx.query(
-      `DELETE FROM token_balance b USING unnest($2::text[], $3::numeric[], $4::text[]) AS u(c, t, o)
-       WHERE b.chain_id = $1 AND b.collection = u.c AND b.token_id = u.t AND b.owner = u.o`,
-      [chainId, ...[removed.c, removed.t, removed.o].map(arrayParam)],
-    );
-  }
-  const e = m.editions;
-  await tx.query(
-    `INSERT INTO token_supply (chain_id, collection, token_id, minted, burned, supply, holders)
-     SELECT $1, c, t, m, b, m - b, h FROM unnest($2::text[], $3::numeric[], $4::numeric[], $5::numeric[], $6::int[]) AS u(c, t, m, b, h)
-     ON CONFLICT (chain_id, collection, token_id) DO UPDATE
-     SET minted = token_supply.minted + EXCLUDED.minted, burned = token_supply.burned + EXCLUDED.burned,
-         supply = token_supply.supply + EXCLUDED.supply, holders = token_supply.holders + EXCLUDED.holders`,
-    [chainId, ...[e.collection, e.tokenId, e.minted, e.burned, holders].map(arrayParam)],
-  );
-}
-
-async function insertCollections(tx: pg.PoolClient, chainId: number, c: CollectionRow[]) {
-  if (c.length === 0) return;
-  await tx.query(
-    `INSERT INTO collection (chain_id, address, owner, contract_uri, created_block, created_tx)
-     SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[])
-     ON CONFLICT DO NOTHING`,
+       SET amount = EXCLUDED.amount, held_since_block = EXCLUDED.held_since_block, held_since_time = EXCLUDED.held_since_time
+     ), emptied AS (
+       DELETE FROM token_balance b USING unnest($8::text[], $9::numeric[], $10::text[]) AS u(c, t, o)
+       WHERE b.chain_id = $1 AND b.collection = u.c AND b.token_id = u.t AND b.owner = u.o
+     ), supply AS (
+       INSERT INTO token_supply (chain_id, collection, token_id, minted, burned, supply, holders)
+       SELECT $1, c, t, m, b, m - b, h FROM unnest($11::text[], $12::numeric[], $13::numeric[], $14::numeric[], $15::int[]) AS u(c, t, m, b, h)
+       ON CONFLICT (chain_id, collection, token_id) DO UPDATE
+       SET minted = token_supply.minted + EXCLUDED.minted, burned = token_supply.burned + EXCLUDED.burned,
+           supply = token_supply.supply + EXCLUDED.supply, holders = token_supply.holders + EXCLUDED.holders
+     ), collections AS (
+       INSERT INTO collection (chain_id, address, owner, contract_uri, created_block, created_tx)
+       SELECT $1, * FROM unnest($16::text[], $17::text[], $18::text[], $19::bigint[], $20::text[])
+       ON CONFLICT DO NOTHING
+     ), blocks AS (
+       INSERT INTO indexed_block (chain_id, number, hash, parent_hash, timestamp)
+       SELECT $1, n, h, p, to_timestamp(t) FROM unnest($21::bigint[], $22::text[], $23::text[], $24::bigint[]) AS u(n, h, p, t)
+       ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash, timestamp = EXCLUDED.timestamp
+     )
+     INSERT INTO indexer_checkpoint (chain_id, block_number, block_hash, updated_at) VALUES ($1, $25, $26, now())
+     ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()`,
     [
       chainId,
-      c.map((x) => x.address),
-      c.map((x) => x.owner),
-      c.map((x) => x.contractUri),
-      c.map((x) => x.createdBlock.toString()),
-      c.map((x) => x.createdTx),
+      ...[upsert.c, upsert.t, upsert.o, upsert.a, upsert.sb, upsert.st].map(arrayParam),
+      ...[removed.c, removed.t, removed.o].map(arrayParam),
+      ...[supply.c, supply.t, supply.minted, supply.burned, supply.holders].map(arrayParam),
+      collections.map((x) => x.address),
+      collections.map((x) => x.owner),
+      collections.map((x) => x.contractUri),
+      collections.map((x) => x.createdBlock.toString()),
+      collections.map((x) => x.createdTx),
+      ...[blocks.map((h) => h.number.toString()), blocks.map((h) => h.hash), blocks.map((h) => h.parentHash), blocks.map((h) => h.timestamp.toString())].map(arrayParam),
+      head.number.toString(),
+      head.hash,
     ],
-  );
-}
-
-async function insertHeaders(tx: pg.PoolClient, chainId: number, headers: BlockHeader[]) {
-  const unique = [...new Map(headers.map((h) => [h.number, h])).values()];
-  if (unique.length === 0) return;
-  await tx.query(
-    `INSERT INTO indexed_block (chain_id, number, hash, parent_hash, timestamp)
-     SELECT $1, n, h, p, to_timestamp(t) FROM unnest($2::bigint[], $3::text[], $4::text[], $5::bigint[]) AS u(n, h, p, t)
-     ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash, timestamp = EXCLUDED.timestamp`,
-    [chainId, ...[unique.map((h) => h.number.toString()), unique.map((h) => h.hash), unique.map((h) => h.parentHash), unique.map((h) => h.timestamp.toString())].map(arrayParam)],
   );
 }
 
@@ -880,15 +901,8 @@ async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<
     if (!matches) throw new CheckpointMovedError(batch.chainId);
     if (duplicate) throw duplicate;
 
-    await insertCollections(tx, batch.chainId, prepared.collections);
-    await applyTransfers(tx, batch.chainId, moves);
-    await insertHeaders(tx, batch.chainId, [...batch.headers, batch.head]);
-    const h = batch.head;
-    await tx.query(
-      `INSERT INTO indexer_checkpoint (chain_id, block_number, block_hash, updated_at) VALUES ($1, $2, $3, now())
-       ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()`,
-      [batch.chainId, h.number.toString(), h.hash],
-    );
+    const changes = projectTransfers(moves, await readStoredBalances(tx, batch.chainId, moves));
+    await writeProjections(tx, batch.chainId, changes, prepared.collections, [...batch.headers, batch.head], batch.head);
     await tx.query("COMMIT");
     return { eventsApplied: prepared.eventCount, transfersApplied: moves.fromSlot.length, alreadyApplied: false };
   } catch (error) {

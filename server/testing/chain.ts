@@ -144,7 +144,10 @@ export function holders(count: number): Address[] {
  * `clone()` before a snapshot, and restore the clone after reverting to it.
  */
 export class BalanceModel {
-  constructor(readonly balances = new Map<string, bigint>()) {}
+  readonly balances: Map<string, bigint>;
+  constructor(balances = new Map<string, bigint>()) {
+    this.balances = balances;
+  }
   clone() {
     return new BalanceModel(new Map(this.balances));
   }
