@@ -23,6 +23,10 @@ for (let i = 0; i < 16; i++) {
   HEX_VALUE["0123456789ABCDEF".charCodeAt(i)] = i;
 }
 
+/** Two bytes (the first in the low byte) → 1 if both are hex digits, else 0: half the lookups of HEX_VALUE. */
+const HEX_PAIR = new Uint8Array(65536);
+for (let a = 0; a < 256; a++) for (let c = 0; c < 256; c++) if (HEX_VALUE[a] !== 255 && HEX_VALUE[c] !== 255) HEX_PAIR[a | (c << 8)] = 1;
+
 /** `bytes[start, end)` as a string, one byte per character (Buffer's own fast path, which its typings omit). */
 export function latin1(bytes: Buffer, start: number, end: number): string {
   return (bytes as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
@@ -133,6 +137,17 @@ class Cursor {
     const b = this.b;
     const start = this.at;
     if (b[start] !== 48 || b[start + 1] !== 120) return -1;
+    if (min === max) {
+      // A fixed length (addresses, hashes, topics: most of the answer): the closing quote must stand right there,
+      // and the digits are checked without a test per digit for the end (HEX_VALUE is 255 for a non-digit).
+      const end = start + 2 + min;
+      if (end >= this.end || b[end] !== QUOTE) return -1;
+      let ok = 1;
+      for (let i = start + 2; i < end; i += 2) ok &= HEX_PAIR[b[i]! | (b[i + 1]! << 8)]!;
+      if (ok === 0) return -1;
+      this.at = end + 1;
+      return start;
+    }
     let i = start + 2;
     const limit = Math.min(this.end, i + max + 1);
     while (i < limit && HEX_LOWER[b[i]!] !== 0) i++;
