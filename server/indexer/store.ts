@@ -489,6 +489,14 @@ function walkBalances<N extends number | bigint>(m: BalanceMoves, start: N[], am
   return { amount, since };
 }
 
+/**
+ * Every move of a checkpoint (a batch applied, a rollback) is announced on this PostgreSQL channel when its
+ * transaction commits, with the payload {"chainId", "block", "hash"}: API servers, tools and the benchmark follow the
+ * index with LISTEN instead of polling it.
+ */
+export const CHECKPOINT_CHANNEL = "indexer_checkpoint";
+const CHECKPOINT_NOTICE = `pg_notify('${CHECKPOINT_CHANNEL}', json_build_object('chainId', chain_id, 'block', block_number::text, 'hash', block_hash)::text)`;
+
 /** Stored balance and held-since of the batch's keys, by slot (keys not stored are absent). */
 type StoredBalances = { slot: number; amount: string; sb: string | null; st: string | null }[];
 
@@ -607,7 +615,8 @@ async function writeProjections(tx: pg.PoolClient, chainId: number, p: Projectio
        ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash, timestamp = EXCLUDED.timestamp
      )
      INSERT INTO indexer_checkpoint (chain_id, block_number, block_hash, updated_at) VALUES ($1, $25, $26, now())
-     ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()`,
+     ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()
+     RETURNING ${CHECKPOINT_NOTICE}`,
     [
       chainId,
       ...[upsert.c, upsert.t, upsert.o, upsert.a, upsert.sb, upsert.st].map(arrayParam),
@@ -1005,7 +1014,8 @@ export async function rollbackTo(
     await tx.query("DELETE FROM collection WHERE chain_id = $1 AND created_block > $2", [chainId, above]);
     await tx.query("DELETE FROM indexed_block WHERE chain_id = $1 AND number > $2", [chainId, above]);
     await tx.query(
-      `UPDATE indexer_checkpoint SET block_number = $2, block_hash = $3, updated_at = now() WHERE chain_id = $1`,
+      `UPDATE indexer_checkpoint SET block_number = $2, block_hash = $3, updated_at = now() WHERE chain_id = $1
+       RETURNING ${CHECKPOINT_NOTICE}`,
       [chainId, above, ancestor.hash],
     );
     return { eventsRemoved: events.rowCount ?? 0, transfersRemoved: Number(transfers.rows[0]!.n) };

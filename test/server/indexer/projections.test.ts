@@ -1,12 +1,12 @@
 import { expect } from "chai";
 import pino from "pino";
-import type pg from "pg";
+import pg from "pg";
 import type { Address } from "viem";
 import { createPrisma, type PrismaClient } from "../../../server/database/client.ts";
 import { createApp } from "../../../server/http/app.ts";
 import { DeepReorgError, Indexer, type IndexerOptions } from "../../../server/indexer/indexer.ts";
 import { getActivity, getBalanceAt, getEditionSupply, getHeldSince, listHolders } from "../../../server/indexer/reads.ts";
-import { applyBatch, CheckpointMovedError, readCheckpoint, readRecentBlocks, rebuildProjections, rollbackTo } from "../../../server/indexer/store.ts";
+import { applyBatch, CHECKPOINT_CHANNEL, CheckpointMovedError, readCheckpoint, readRecentBlocks, rebuildProjections, rollbackTo } from "../../../server/indexer/store.ts";
 import {
   compareWithChain,
   holders,
@@ -123,6 +123,38 @@ describe("indexer projections, replay, deep reorgs, /health and /metrics", funct
     await rollbackTo(db, 31337, { number: forkBase, hash: header.hash });
     await indexer.step();
     expect(await compareWithChain(db, tc, token, [alice, bob, carol], 3)).to.deep.equal([]);
+  });
+
+  it("announces every move of the checkpoint on its channel: batches and rollbacks", async function () {
+    const listener = new pg.Client({ connectionString: fixture.database.url });
+    await listener.connect();
+    const notices: { chainId: number; block: string; hash: string }[] = [];
+    listener.on("notification", (n) => {
+      if (n.channel === CHECKPOINT_CHANNEL) notices.push(JSON.parse(n.payload!) as (typeof notices)[number]);
+    });
+    try {
+      await listener.query(`LISTEN ${CHECKPOINT_CHANNEL}`);
+      const indexer = new Indexer(options());
+      await indexer.step();
+      const start = await readCheckpoint(db, 31337);
+      await sendOps(tc, token, [{ from: ZERO, to: carol, id: 4n, amount: 1n }]);
+      await sendOps(tc, token, [{ from: ZERO, to: carol, id: 4n, amount: 1n }]);
+      await indexer.step();
+      const moved = await readCheckpoint(db, 31337);
+      const header = await tc.publicClient.getBlock({ blockNumber: start!.blockNumber });
+      await rollbackTo(db, 31337, { number: start!.blockNumber, hash: header.hash });
+      // Notifications arrive after their commit; one round trip on the listener lets them in.
+      await listener.query("SELECT 1");
+      const last = notices.slice(-2);
+      expect(last).to.deep.equal([
+        { chainId: 31337, block: moved!.blockNumber.toString(), hash: moved!.blockHash },
+        { chainId: 31337, block: start!.blockNumber.toString(), hash: header.hash },
+      ]);
+      await indexer.step();
+      expect(await compareWithChain(db, tc, token, [alice, bob, carol], 4)).to.deep.equal([]);
+    } finally {
+      await listener.end();
+    }
   });
 
   it("serves /health with lag in blocks and seconds, and /metrics", async function () {
