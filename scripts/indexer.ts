@@ -38,7 +38,13 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 const database = config.databaseUrl
   ? { url: config.databaseUrl, embedded: undefined }
   : await (await import("../server/platform.ts")).resolveDatabase(config, logger);
-await migrateDatabase(database.url);
+try {
+  await migrateDatabase(database.url);
+} catch (error) {
+  // The first contact with the database: a wrong URL, a missing database or a refused login ends here, said plainly.
+  logger.fatal({ err: error }, "cannot prepare the database at DATABASE_URL (is it running, does the database exist, may this user create tables?)");
+  process.exit(1);
+}
 const rpc = new RpcClient({ urls: config.rpcUrls, timeoutMs: config.rpcTimeoutMs, logger, maxAttempts: 100, maxDelayMs: 5000 });
 const chainId = Number(BigInt(await rpc.request<string>("eth_chainId")));
 if (config.expectedChainId !== undefined && config.expectedChainId !== chainId) {
