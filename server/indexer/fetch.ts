@@ -65,12 +65,17 @@ function checkHeaderChain(headers: Map<bigint, BlockHeader>) {
 /** Checks that a fetched range is one branch: headers chain by parent hash, logs sit in those blocks. */
 function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, logs: RawLog[]) {
   checkHeaderChain(headers);
+  // A block's hash is stored once (event_block), so every log of a block must name the same one.
+  const hashOf = new Map<bigint, string>();
   for (const log of logs) {
     if (log.removed) throw new InconsistentRangeError("a log was removed");
     const n = BigInt(log.blockNumber);
     if (n < from || n > to) throw new InconsistentRangeError(`log of block ${n} outside ${from}..${to}`);
     const h = headers.get(n);
     if (h && h.hash !== log.blockHash) throw new InconsistentRangeError(`log of block ${n} from another branch`);
+    const seen = hashOf.get(n);
+    if (seen === undefined) hashOf.set(n, log.blockHash);
+    else if (seen !== log.blockHash) throw new InconsistentRangeError(`logs of block ${n} name two block hashes`);
   }
 }
 
@@ -202,6 +207,7 @@ export class RangeFetcher {
     const last = Number(to);
     let block = -1;
     let blockHash: Buffer | undefined;
+    let firstHashAt = -1;
     let headerTime = -1;
     let address = "";
     let addressAt = -1;
@@ -216,10 +222,13 @@ export class RangeFetcher {
         const header = headers.get(BigInt(n));
         blockHash = header ? Buffer.from(header.hash, "latin1") : undefined;
         headerTime = header ? Number(header.timestamp) : -1;
+        firstHashAt = t.blockHash[i]!;
       }
       if (blockHash && !sameBytes(blockHash, 0, b, t.blockHash[i]!, 66)) {
         throw new InconsistentRangeError(`log of block ${n} from another branch`);
       }
+      // A block's hash is stored once (event_block), so every log of a block must name the same one.
+      if (!sameBytes(b, firstHashAt, b, t.blockHash[i]!, 66)) throw new InconsistentRangeError(`logs of block ${n} name two block hashes`);
       // Consecutive logs are mostly of one contract: its address string is made once for them.
       if (addressAt < 0 || !sameBytes(b, addressAt, b, t.address[i]!, 42)) {
         address = latin1(b, t.address[i]!, t.address[i]! + 42).toLowerCase();

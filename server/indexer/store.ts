@@ -214,18 +214,6 @@ async function copyRows(tx: pg.PoolClient, table: string, columns: string[], chu
   }
 }
 
-/** Block times as COPY literals; a batch has few distinct ones, so they are formatted once each. */
-const isoCache = new Map<number, string>();
-function isoTime(seconds: number): string {
-  let iso = isoCache.get(seconds);
-  if (iso === undefined) {
-    if (isoCache.size > 10_000) isoCache.clear();
-    iso = new Date(seconds * 1000).toISOString();
-    isoCache.set(seconds, iso);
-  }
-  return iso;
-}
-
 type Queryable = pg.Pool | pg.PoolClient | pg.Client;
 
 /** Values a PostgreSQL array literal holds without quoting: hex and decimal (addresses, hashes, ids, amounts). */
@@ -582,11 +570,20 @@ function projectTransfers(m: BalanceMoves, stored: StoredBalances): ProjectionCh
 
 /**
  * Every write of a batch after its raw events, in ONE statement (data-modifying CTEs, each over its own rows):
- * balances and held-since, keys back to zero, supply and holders, collections, block headers and the checkpoint.
+ * balances and held-since, keys back to zero, supply and holders, collections, block headers, the hash and time of
+ * the events' blocks, and the checkpoint.
  * One statement rather than six: these writes wait for the previous batch's commit, so each round trip to
  * PostgreSQL here is time the whole pipeline waits.
  */
-async function writeProjections(tx: pg.PoolClient, chainId: number, p: ProjectionChanges, collections: CollectionRow[], headers: BlockHeader[], head: BlockHeader) {
+async function writeProjections(
+  tx: pg.PoolClient,
+  chainId: number,
+  p: ProjectionChanges,
+  prepared: Pick<PreparedBatch, "collections" | "blocks">,
+  headers: BlockHeader[],
+  head: BlockHeader,
+) {
+  const { collections, blocks: eventBlocks } = prepared;
   const blocks = [...new Map(headers.map((h) => [h.number, h])).values()];
   const { upsert, removed, supply } = p;
   await tx.query(
@@ -613,6 +610,10 @@ async function writeProjections(tx: pg.PoolClient, chainId: number, p: Projectio
        INSERT INTO indexed_block (chain_id, number, hash, parent_hash, timestamp)
        SELECT $1, n, h, p, to_timestamp(t) FROM unnest($21::bigint[], $22::text[], $23::text[], $24::bigint[]) AS u(n, h, p, t)
        ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, parent_hash = EXCLUDED.parent_hash, timestamp = EXCLUDED.timestamp
+     ), event_blocks AS (
+       INSERT INTO event_block (chain_id, number, hash, time)
+       SELECT $1, n, h, to_timestamp(t) FROM unnest($27::bigint[], $28::text[], $29::bigint[]) AS u(n, h, t)
+       ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, time = EXCLUDED.time
      )
      INSERT INTO indexer_checkpoint (chain_id, block_number, block_hash, updated_at) VALUES ($1, $25, $26, now())
      ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()
@@ -630,6 +631,7 @@ async function writeProjections(tx: pg.PoolClient, chainId: number, p: Projectio
       ...[blocks.map((h) => h.number.toString()), blocks.map((h) => h.hash), blocks.map((h) => h.parentHash), blocks.map((h) => h.timestamp.toString())].map(arrayParam),
       head.number.toString(),
       head.hash,
+      ...[eventBlocks.number, eventBlocks.hash, eventBlocks.time].map(arrayParam),
     ],
   );
 }
@@ -649,6 +651,8 @@ export type PreparedBatch = {
   recycle?: (buffers: ArrayBuffer[]) => void;
   moves: BalanceMoves;
   collections: CollectionRow[];
+  /** The blocks the batch's events are in (event_block rows): number, hash, unix time, in chain order. */
+  blocks: { number: string[]; hash: string[]; time: string[] };
 };
 
 type TransferArgs = { operator: string; from: string; to: string; id?: string; value?: string; ids?: string[]; values?: string[] };
@@ -719,24 +723,31 @@ export class BatchBuilder {
   private blockNumber = -1;
   private blockText = "";
   private time = 0;
-  private iso = "";
+  private readonly blocks: PreparedBatch["blocks"] = { number: [], hash: [], time: [] };
 
   constructor(chainId: number) {
     this.chainId = String(chainId);
   }
 
-  /** Enters block `n` (unix time `time`): the following events belong to it. */
-  private enter(n: number, time: number) {
-    if (n === this.blockNumber) return;
+  /**
+   * Enters block `n` (unix time `time`): the following events belong to it. Returns true for a block not entered
+   * before, whose hash the caller then records (once per block: the event_block row).
+   */
+  private enter(n: number, time: number): boolean {
+    if (n === this.blockNumber) return false;
+    if (n < this.blockNumber) throw new Error(`Events out of chain order: block ${n} after block ${this.blockNumber}`);
     this.blockNumber = n;
     this.blockText = String(n);
     this.time = time;
-    this.iso = isoTime(time);
+    this.blocks.number.push(this.blockText);
+    this.blocks.time.push(String(time));
+    return true;
   }
 
   /** A decoded event; `time` is its block's unix time. */
   addEvent(e: ChainEvent, time: number) {
-    this.enter(Number(e.blockNumber), time);
+    if (this.enter(Number(e.blockNumber), time)) this.blocks.hash.push(e.blockHash);
+    else if (e.blockHash !== this.blocks.hash.at(-1)) throw new Error(`Events of block ${e.blockNumber} name two block hashes`);
     this.events++;
     const name = copyValue(e.name);
     const args = argsText(e);
@@ -744,13 +755,11 @@ export class BatchBuilder {
     const a = e.args as TransferArgs;
     const from = isTransfer ? a.from : "\\N";
     const to = isTransfer ? a.to : "\\N";
-    const { chainId, blockText, iso } = this;
+    const { chainId, blockText } = this;
     this.rows
-      .row(chainId.length + blockText.length + e.blockHash.length + iso.length + e.txHash.length + e.address.length + name.length + args.length + from.length + to.length + 40)
+      .row(chainId.length + blockText.length + e.txHash.length + e.address.length + name.length + args.length + from.length + to.length + 40)
       .value(chainId)
       .value(blockText)
-      .value(e.blockHash)
-      .value(iso)
       .value(e.txHash)
       .value(String(e.logIndex))
       .value(e.address)
@@ -799,19 +808,16 @@ export class BatchBuilder {
       values = valueArray.first;
       count = idArray.length;
     }
-    this.enter(t.blockNumber[row]!, time);
+    if (this.enter(t.blockNumber[row]!, time)) this.blocks.hash.push(latin1(src, t.blockHash[row]!, t.blockHash[row]! + 66));
     this.events++;
     const topic1 = t.topics[row * 4 + 1]! + 26;
     const from = t.topics[row * 4 + 2]! + 26;
     const to = t.topics[row * 4 + 3]! + 26;
-    const { chainId, blockText, iso } = this;
+    const { chainId, blockText } = this;
     const w = this.rows
       .row(700 + count * 2 * 80)
       .value(chainId)
       .value(blockText)
-      .raw(src, t.blockHash[row]!, 66)
-      .tab()
-      .value(iso)
       .raw(src, t.txHash[row]!, 66)
       .tab()
       .decimal(t.logIndex[row]!)
@@ -841,7 +847,7 @@ export class BatchBuilder {
   }
 
   finish(batch: Omit<Batch, "events">): PreparedBatch {
-    return { batch, eventCount: this.events, eventChunks: this.rows.chunks(), moves: this.moves.finish(), collections: this.collections };
+    return { batch, eventCount: this.events, eventChunks: this.rows.chunks(), moves: this.moves.finish(), collections: this.collections, blocks: this.blocks };
   }
 }
 
@@ -873,7 +879,7 @@ export async function applyBatch(db: pg.Pool, batch: Batch | PreparedBatch, afte
   return writeBatch(db, prepared, after);
 }
 
-const EVENT_COLUMNS = ["chain_id", "block_number", "block_hash", "block_time", "tx_hash", "log_index", "address", "name", "args", "from_address", "to_address"];
+const EVENT_COLUMNS = ["chain_id", "block_number", "tx_hash", "log_index", "address", "name", "args", "from_address", "to_address"];
 
 async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<unknown>): Promise<ApplyResult> {
   const { batch, moves } = prepared;
@@ -911,7 +917,7 @@ async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<
     if (duplicate) throw duplicate;
 
     const changes = projectTransfers(moves, await readStoredBalances(tx, batch.chainId, moves));
-    await writeProjections(tx, batch.chainId, changes, prepared.collections, [...batch.headers, batch.head], batch.head);
+    await writeProjections(tx, batch.chainId, changes, prepared, [...batch.headers, batch.head], batch.head);
     await tx.query("COMMIT");
     return { eventsApplied: prepared.eventCount, transfersApplied: moves.fromSlot.length, alreadyApplied: false };
   } catch (error) {
@@ -1012,6 +1018,7 @@ export async function rollbackTo(
     const events = await tx.query("DELETE FROM chain_event WHERE chain_id = $1 AND block_number > $2", [chainId, above]);
     if ((removed.rowCount ?? 0) > 0 || (events.rowCount ?? 0) > 0) await recomputeProjections(tx, chainId, false);
     await tx.query("DELETE FROM collection WHERE chain_id = $1 AND created_block > $2", [chainId, above]);
+    await tx.query("DELETE FROM event_block WHERE chain_id = $1 AND number > $2", [chainId, above]);
     await tx.query("DELETE FROM indexed_block WHERE chain_id = $1 AND number > $2", [chainId, above]);
     await tx.query(
       `UPDATE indexer_checkpoint SET block_number = $2, block_hash = $3, updated_at = now() WHERE chain_id = $1
@@ -1057,7 +1064,7 @@ export async function resetChainIndex(db: pg.Pool | pg.Client, chainId: number) 
   try {
     await client.query("BEGIN");
     await lockChain(client, chainId);
-    for (const table of ["chain_event", "token_balance", "token_supply", "collection", "indexed_block", "indexer_checkpoint"]) {
+    for (const table of ["chain_event", "event_block", "token_balance", "token_supply", "collection", "indexed_block", "indexer_checkpoint"]) {
       await client.query(`DELETE FROM ${table} WHERE chain_id = $1`, [chainId]);
     }
     await client.query("COMMIT");

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { encodeAbiParameters, encodeEventTopics, type Abi, type Hex } from "viem";
 import { loadArtifact } from "../../../server/chain/artifacts.ts";
 import { erc1155Events, loadEventCatalogue, type RawLog } from "../../../server/indexer/events.ts";
-import { RangeFetcher } from "../../../server/indexer/fetch.ts";
+import { InconsistentRangeError, RangeFetcher } from "../../../server/indexer/fetch.ts";
 import { readLogs } from "../../../server/indexer/log-scan.ts";
 import { RpcClient } from "../../../server/indexer/rpc.ts";
 import type { BlockHeader, PreparedBatch } from "../../../server/indexer/store.ts";
@@ -137,6 +137,7 @@ describe("indexer: reading eth_getLogs answers from their bytes", function () {
     expect(fast.eventCount).to.equal(general.eventCount);
     expect(fast.moves).to.deep.equal(general.moves);
     expect(fast.collections).to.deep.equal(general.collections);
+    expect(fast.blocks).to.deep.equal(general.blocks);
   };
 
   for (const [seed, withTimestamps] of [[1, false], [2, true], [3, false], [4, true], [5, false]] as const) {
@@ -195,6 +196,17 @@ describe("indexer: reading eth_getLogs answers from their bytes", function () {
       expect(expected, `${name}: the general path refuses it`).to.be.instanceOf(Error);
       expect(fast!, name).to.throw((expected as Error).constructor as ErrorConstructor, (expected as Error).message);
     }
+    // Two logs of one block naming different block hashes, in a block whose header was not fetched (its hash is
+    // stored once, in event_block): both paths refuse the range.
+    const logs = JSON.parse(text) as RawLog[];
+    const second = logs.findIndex((l, i) => i > 0 && logs[i - 1]!.blockNumber === l.blockNumber && BigInt(l.blockNumber) > FROM && BigInt(l.blockNumber) < TO);
+    expect(second, "a block with two logs").to.be.greaterThan(0);
+    logs[second] = { ...logs[second]!, blockHash: `0x${"d".repeat(64)}` };
+    const ends = new Map([...headers].filter(([n]) => n === FROM || n === TO));
+    const { table, general, fast } = bothPaths(JSON.stringify(logs), ends);
+    expect(table).to.not.equal(null);
+    expect(general).to.throw(InconsistentRangeError, "name two block hashes");
+    expect(fast!).to.throw(InconsistentRangeError, "name two block hashes");
   });
 
   it("reads the logs of a batch answer in the same pass, wherever its id and result stand", async function () {
