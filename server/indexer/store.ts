@@ -280,6 +280,8 @@ export type BalanceMoves = {
   toSlot: Int32Array;
   /** Per transfer: its amount, exact in a double unless `bigAmount` is set, which then holds every amount (decimal). */
   amount: Float64Array;
+  /** The sum of `amount` (computed as they were added, so the write need not walk them for it). */
+  amountTotal: number;
   bigAmount?: string[];
   blockNumber: Float64Array;
   blockTime: Float64Array;
@@ -351,6 +353,8 @@ class MovesBuilder {
   private readonly fromSlot = new Column(new Int32Array(1024));
   private readonly toSlot = new Column(new Int32Array(1024));
   private readonly amount = new Column(new Float64Array(1024));
+  /** The sum of the amounts that are doubles (a bound for projectTransfers; it need not be exact). */
+  private amountTotal = 0;
   /** Set once an amount is not exact in a double: then every amount, as decimal text. */
   private bigAmount: string[] | undefined;
   private readonly blockNumber = new Column(new Float64Array(1024));
@@ -428,6 +432,7 @@ class MovesBuilder {
     if (typeof amount === "bigint" && !this.bigAmount) this.bigAmount = Array.from(this.amount.finish(), String);
     this.bigAmount?.push(amount.toString());
     this.amount.push(typeof amount === "number" ? amount : 0);
+    if (typeof amount === "number") this.amountTotal += amount;
     this.blockNumber.push(block);
     this.blockTime.push(time);
   }
@@ -444,6 +449,7 @@ class MovesBuilder {
       fromSlot: this.fromSlot.finish(),
       toSlot: this.toSlot.finish(),
       amount: this.bigAmount ? new Float64Array(0) : this.amount.finish(),
+      amountTotal: this.amountTotal,
       bigAmount: this.bigAmount,
       blockNumber: this.blockNumber.finish(),
       blockTime: this.blockTime.finish(),
@@ -529,8 +535,7 @@ function projectTransfers(m: BalanceMoves, stored: StoredBalances): ProjectionCh
     storedSince[r.slot] = { block: r.sb, time: r.st };
   }
   // Doubles are exact while every balance stays below 2^53: bounded by the largest start plus all amounts.
-  let bound = 0;
-  if (!m.bigAmount) for (let i = 0; i < m.amount.length; i++) bound += m.amount[i]!;
+  const bound = m.amountTotal;
   let maxStart = 0;
   for (const t of startText) maxStart = Math.max(maxStart, t.length > 16 ? Infinity : Math.abs(Number(t)));
   const exact = !m.bigAmount && bound + maxStart <= Number.MAX_SAFE_INTEGER;
@@ -722,7 +727,8 @@ export class BatchBuilder {
   private events = 0;
   private blockNumber = -1;
   private blockText = "";
-  private time = 0;
+  /** A unix time, beyond a small integer's range: NaN (a double) from the start keeps the field's representation. */
+  private time = Number.NaN;
   private readonly blocks: PreparedBatch["blocks"] = { number: [], hash: [], time: [] };
 
   constructor(chainId: number) {
@@ -835,8 +841,12 @@ export class BatchBuilder {
       w.bytes(ARGS_ID).amount(id).bytes(ARGS_VALUE).amount(value).text('"}');
       this.moves.add(this.moves.edition(address, id), fromOwner, toOwner, value, this.blockNumber, this.time);
     } else {
-      const idList = Array.from({ length: count }, (_, i) => readWord(src, data + (ids + i) * 64));
-      const valueList = Array.from({ length: count }, (_, i) => readWord(src, data + (values + i) * 64));
+      const idList: Amount[] = new Array<Amount>(count);
+      const valueList: Amount[] = new Array<Amount>(count);
+      for (let i = 0; i < count; i++) {
+        idList[i] = readWord(src, data + (ids + i) * 64);
+        valueList[i] = readWord(src, data + (values + i) * 64);
+      }
       w.bytes(ARGS_IDS).amounts(idList).bytes(ARGS_VALUES).amounts(valueList).text("]}");
       for (let i = 0; i < count; i++) {
         this.moves.add(this.moves.edition(address, idList[i]!), fromOwner, toOwner, valueList[i]!, this.blockNumber, this.time);
