@@ -79,6 +79,16 @@ function verifyRange(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>
   }
 }
 
+/**
+ * The blocks of a table's logs that came without a block time. (A loop over every log, kept out of the async
+ * `fetch`: a hot loop there would have the whole of `fetch` compiled by the optimizing compiler, on every run.)
+ */
+function blocksWithoutTime(t: LogTable): bigint[] {
+  const missing = new Set<number>();
+  for (let i = 0; i < t.count; i++) if (t.blockTimestamp[i]! < 0) missing.add(t.blockNumber[i]!);
+  return [...missing].map(BigInt);
+}
+
 /** Whether a table's logs are in chain order (duplicates, adjacent, allowed): nodes answer so; sorting is for the general path. */
 function isInChainOrder(t: LogTable): boolean {
   for (let i = 1; i < t.count; i++) {
@@ -161,9 +171,7 @@ export class RangeFetcher {
     const table = answer !== null && typeof answer === "object" && "bytes" in answer ? answer : undefined;
     if (table && isInChainOrder(table)) {
       logCount = table.count;
-      const missing = new Set<number>();
-      for (let i = 0; i < table.count; i++) if (table.blockTimestamp[i]! < 0) missing.add(table.blockNumber[i]!);
-      await this.addMissingHeaders(headers, [...missing].map(BigInt));
+      await this.addMissingHeaders(headers, blocksWithoutTime(table));
       prepared = this.prepareTable(from, to, headers, table, known, batchOf());
       releaseAnswer(table.bytes);
       releaseTable(table);

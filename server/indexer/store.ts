@@ -539,16 +539,28 @@ function projectTransfers(m: BalanceMoves, stored: StoredBalances): ProjectionCh
   let maxStart = 0;
   for (const t of startText) maxStart = Math.max(maxStart, t.length > 16 ? Infinity : Math.abs(Number(t)));
   const exact = !m.bigAmount && bound + maxStart <= Number.MAX_SAFE_INTEGER;
+  const startNumber = exact ? startText.map(Number) : [];
   const startBig = exact ? [] : startText.map((t) => BigInt(t));
   const walked = exact
-    ? walkBalances(m, startText.map(Number), (i) => m.amount[i]!, 0)
+    ? walkBalances(m, startNumber, (i) => m.amount[i]!, 0)
     : walkBalances(m, startBig, m.bigAmount ? (i) => BigInt(m.bigAmount![i]!) : (i) => BigInt(m.amount[i]!), 0n);
-  const isPositive = (a: number | bigint) => a > 0;
+  collectChanges(m, exact ? startNumber : startBig, walked, isStored, storedSince, changes);
+  return changes;
+}
 
-  for (let slot = 0; slot < slots; slot++) {
+/** The writes for every slot of a batch, from its balance `before` and after the walk (see projectTransfers). */
+function collectChanges(
+  m: BalanceMoves,
+  before: (number | bigint)[],
+  walked: { amount: (number | bigint)[]; since: number[] },
+  isStored: boolean[],
+  storedSince: { block: string | null; time: string | null }[],
+  { upsert, removed, supply: { holders } }: ProjectionChanges,
+) {
+  for (let slot = 0; slot < before.length; slot++) {
     const after = walked.amount[slot]!;
-    const before = exact ? Number(startText[slot]) : startBig[slot]!;
-    if (isPositive(before) !== isPositive(after)) holders[m.editionOfSlot[slot]!]! += isPositive(after) ? 1 : -1;
+    const held = before[slot]! > 0;
+    if (held !== after > 0) holders[m.editionOfSlot[slot]!]! += held ? -1 : 1;
     if (after === 0 || after === 0n) {
       if (isStored[slot]) {
         removed.c.push(m.keys.collection[slot]!);
@@ -570,7 +582,6 @@ function projectTransfers(m: BalanceMoves, stored: StoredBalances): ProjectionCh
       upsert.st.push(since < 0 ? null : String(m.blockTime[since]));
     }
   }
-  return changes;
 }
 
 /**
