@@ -6,14 +6,35 @@ import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from "../database/
 import { migrateDatabase } from "../database/migrate.ts";
 
 /**
- * Test databases: one PostgreSQL server per test run (DATABASE_URL's server when set, as in CI; otherwise one
- * embedded server started on first use), and one fresh database per suite, so suites never see each other's rows.
+ * Test databases: one PostgreSQL server per test run, and one fresh database per suite, so suites never see each
+ * other's rows. The server is DATABASE_URL's when set; otherwise the machine's own at 127.0.0.1:5432 when one
+ * answers there as `postgres` without a password (as CI machines have, and as .ci/run finds it too); otherwise an
+ * embedded server started on first use. TEST_DATABASE=embedded forces the embedded one.
  */
 
 let embedded: Promise<EmbeddedDatabaseServer> | undefined;
+let local: Promise<string | undefined> | undefined;
+
+const LOCAL_SERVER = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** The machine's PostgreSQL, if it answers at once on 127.0.0.1:5432 and lets `postgres` create databases. */
+async function probeLocalServer(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: LOCAL_SERVER, connectionTimeoutMillis: 1000 });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ ok: boolean }>("SELECT rolcreatedb OR rolsuper AS ok FROM pg_roles WHERE rolname = current_user");
+    return rows[0]?.ok ? LOCAL_SERVER : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
 
 async function adminUrl(): Promise<{ admin: string; urlFor: (db: string) => string }> {
-  const configured = process.env.DATABASE_URL;
+  if (!process.env.DATABASE_URL && process.env.TEST_DATABASE !== "embedded") local ??= probeLocalServer();
+  const configured = process.env.DATABASE_URL || (await local);
   if (configured) {
     const base = new URL(configured);
     const urlFor = (db: string) => {
