@@ -232,11 +232,13 @@ export class RangeFetcher {
         headerTime = header ? Number(header.timestamp) : -1;
         firstHashAt = t.blockHash[i]!;
       }
-      if (blockHash && !sameBytes(blockHash, 0, b, t.blockHash[i]!, 66)) {
-        throw new InconsistentRangeError(`log of block ${n} from another branch`);
+      // Every log must name its block's header hash when the header was fetched; otherwise the hash its block's first
+      // log names (a block's hash is stored once, in event_block).
+      if (blockHash) {
+        if (!sameBytes(blockHash, 0, b, t.blockHash[i]!, 66)) throw new InconsistentRangeError(`log of block ${n} from another branch`);
+      } else if (!sameBytes(b, firstHashAt, b, t.blockHash[i]!, 66)) {
+        throw new InconsistentRangeError(`logs of block ${n} name two block hashes`);
       }
-      // A block's hash is stored once (event_block), so every log of a block must name the same one.
-      if (!sameBytes(b, firstHashAt, b, t.blockHash[i]!, 66)) throw new InconsistentRangeError(`logs of block ${n} name two block hashes`);
       // Consecutive logs are mostly of one contract: its address string is made once for them.
       if (addressAt < 0 || !sameBytes(b, addressAt, b, t.address[i]!, 42)) {
         address = latin1(b, t.address[i]!, t.address[i]! + 42).toLowerCase();

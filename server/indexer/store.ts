@@ -600,7 +600,7 @@ async function writeProjections(
   head: BlockHeader,
 ) {
   const { collections, blocks: eventBlocks } = prepared;
-  const blocks = [...new Map(headers.map((h) => [h.number, h])).values()];
+  const headerRows = [...new Map(headers.map((h) => [h.number, h])).values()];
   const { upsert, removed, supply } = p;
   await tx.query(
     `WITH balances AS (
@@ -644,7 +644,7 @@ async function writeProjections(
       collections.map((x) => x.contractUri),
       collections.map((x) => x.createdBlock.toString()),
       collections.map((x) => x.createdTx),
-      ...[blocks.map((h) => h.number.toString()), blocks.map((h) => h.hash), blocks.map((h) => h.parentHash), blocks.map((h) => h.timestamp.toString())].map(arrayParam),
+      ...[headerRows.map((h) => h.number.toString()), headerRows.map((h) => h.hash), headerRows.map((h) => h.parentHash), headerRows.map((h) => h.timestamp.toString())].map(arrayParam),
       head.number.toString(),
       head.hash,
       ...[eventBlocks.number, eventBlocks.hash, eventBlocks.time].map(arrayParam),
