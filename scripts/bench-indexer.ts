@@ -42,11 +42,22 @@ const { values } = parseArgs({
     "keep-database": { type: "boolean", default: false },
   },
 });
-const N = Number(values.events);
-const K = Number(values["per-block"]);
-const LIVE = Number(values["live-blocks"]);
-const RUNS = Math.max(1, Number(values.runs));
 const say = (line: string) => process.stderr.write(`${line}\n`);
+/** A whole decimal number of at least `min` (a bench on `--events many` would otherwise seed NaN events). */
+function integerOption(name: string, min: number): number {
+  const raw = values[name as keyof typeof values] as string;
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min) {
+    say(`--${name} must be a whole number of at least ${min}, not "${raw}"`);
+    process.exit(2);
+  }
+  return value;
+}
+const N = integerOption("events", 1);
+const K = integerOption("per-block", 1);
+const LIVE = integerOption("live-blocks", 1);
+const RUNS = integerOption("runs", 1);
+const SEED = integerOption("seed", 0);
 
 /** CPU seconds (user + system) used so far by the given processes, from /proc (Linux); 0 where unreadable. */
 async function cpuSecondsOf(pids: number[]): Promise<number> {
@@ -102,7 +113,7 @@ async function waitForLock(db: import("pg").Pool) {
 const tc = await startTestChain();
 const database = await createTestDatabase();
 const db = createPool(database.url, 6);
-const rand = prng(Number(values.seed));
+const rand = prng(SEED);
 const owners = holders(24);
 const IDS = 12;
 const model = new BalanceModel();
@@ -310,6 +321,8 @@ try {
     runs: runs.map((r) => ({ seconds: Math.round(r.seconds * 1000) / 1000, getLogsSeconds: Math.round(r.getLogsSeconds * 1000) / 1000 })),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
+  // A figure over a wrong index is no figure: a failed verification fails the command.
+  if (!verified) process.exitCode = 1;
 } finally {
   await db.end();
   if (values["keep-database"]) say(`database kept for inspection: ${database.url}`);
@@ -317,4 +330,5 @@ try {
   await stopSharedTestDatabaseServer();
   await tc.stop();
 }
-process.exit(0);
+// The chain's and database's handles would keep the process alive; the exit status is the verification's.
+process.exit(process.exitCode ?? 0);
