@@ -124,6 +124,14 @@ describe("the test gate: any failure exits non-zero", function () {
       expectFailure(await hardhat("run", `${fixtures}/failing-script.ts`), /deliberate failure in a hardhat script/);
     });
 
+    it("a script that throws after starting a local chain exits non-zero and leaves no chain behind", async () => {
+      const outcome = await run(process.execPath, ["--import", "tsx", `${fixtures}/chain-then-throw.ts`]);
+      expectFailure(outcome, /deliberate failure after starting a chain/);
+      const port = Number(/chain port (\d+)/.exec(outcome.output)?.[1]);
+      expect(port, outcome.output).to.be.greaterThan(0);
+      expect(await portAnswers(port), "the chain outlived the script").to.equal(false);
+    });
+
     it("bench:indexer: a bad argument exits non-zero", async () => {
       expectFailure(await npmRun("bench:indexer", ["--events", "many"], {}), /--events/);
     });

@@ -14,6 +14,15 @@ function hardhatCli(): string {
   return path.join(path.dirname(pkgFile), pkg.bin.hardhat);
 }
 
+/**
+ * Chains started by this process and still running: ended when the process exits, however it exits (a script that
+ * throws after starting its chain must not leave the chain running on its port).
+ */
+const runningChains = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const child of runningChains) child.kill("SIGTERM");
+});
+
 /** Ends a child process: SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
 export function endChild(child: ChildProcess, graceMs = 3000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
@@ -34,6 +43,8 @@ export async function startLocalChain(options: { port: number; log?: (line: stri
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, FORCE_COLOR: "0" },
   });
+  runningChains.add(child);
+  child.once("exit", () => runningChains.delete(child));
   let output = "";
   const collect = (chunk: Buffer) => {
     const text = chunk.toString();
