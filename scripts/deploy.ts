@@ -11,7 +11,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPublicClient, createWalletClient, defineChain, http, isAddress, type Address, type Transport } from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, isAddress, type Transport } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { z } from "zod";
 import { deployPlatform, type PlatformDeployment } from "../server/chain/deploy.ts";
@@ -37,7 +37,7 @@ export class DeployConfigError extends Error {
 
 /** The deployments file's content: a PlatformDeployment with bigints as decimal strings. */
 export function serializeDeployment(deployment: PlatformDeployment): string {
-  return `${JSON.stringify(deployment, (_key, value) => (typeof value === "bigint" ? value.toString() : value), 2)}\n`;
+  return `${JSON.stringify(deployment, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value), 2)}\n`;
 }
 
 /**
@@ -68,10 +68,10 @@ export async function deployFromEnv(env: NodeJS.ProcessEnv, options: { transport
   const deployment = await deployPlatform(
     { publicClient, walletClient },
     {
-      admin: e.PLATFORM_ADMIN as Address | undefined,
-      feeRecipient: e.FEE_RECIPIENT as Address | undefined,
+      admin: e.PLATFORM_ADMIN,
+      feeRecipient: e.FEE_RECIPIENT,
       platformFeeBps: e.PLATFORM_FEE_BPS,
-      voucherSigner: e.VOUCHER_SIGNER === "none" ? null : (e.VOUCHER_SIGNER as Address | undefined),
+      voucherSigner: e.VOUCHER_SIGNER === "none" ? null : (e.VOUCHER_SIGNER),
     },
   );
   const file = path.resolve(e.DEPLOYMENTS_DIR, `${deployment.chainId}.json`);

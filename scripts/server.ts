@@ -24,12 +24,11 @@ const platform = await startPlatform(config, logger, roles.data as Role[]).catch
   process.exit(1);
 });
 let stopping = false;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, async () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping");
-    await platform.stop();
-    process.exit(0);
-  });
+async function stop(signal: NodeJS.Signals) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, "stopping");
+  await platform.stop();
+  process.exit(0);
 }
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => void stop(signal));

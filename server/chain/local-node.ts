@@ -51,8 +51,8 @@ export async function startLocalChain(options: { port: number; log?: (line: stri
     if (output.length < 20_000) output += text;
     options.log?.(text);
   };
-  child.stdout!.on("data", collect);
-  child.stderr!.on("data", collect);
+  child.stdout.on("data", collect);
+  child.stderr.on("data", collect);
   const rpcUrl = `http://127.0.0.1:${port}`;
   const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0, timeout: 1000 }) });
   const started = Date.now();

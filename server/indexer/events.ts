@@ -157,8 +157,8 @@ function eventsOf(abi: Abi): AbiEvent[] {
 
 /** Builds the catalogue from the factory's and the collection's compiled ABIs. */
 export async function loadEventCatalogue(): Promise<EventCatalogue> {
-  const factoryAbi = eventsOf((await loadArtifact("EditionFactory")).abi as Abi);
-  const collectionAbi = eventsOf((await loadArtifact("Collection")).abi as Abi);
+  const factoryAbi = eventsOf((await loadArtifact("EditionFactory")).abi);
+  const collectionAbi = eventsOf((await loadArtifact("Collection")).abi);
   const collectionCreatedAbi = factoryAbi.find((e) => e.name === "CollectionCreated");
   if (!collectionCreatedAbi) throw new Error("The EditionFactory ABI has no CollectionCreated event: cannot discover collections.");
   // Collections also get the standard ERC-1155 events, so a collection ABI without them still indexes transfers.

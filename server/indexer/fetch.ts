@@ -159,7 +159,7 @@ export class RangeFetcher {
     // The logs are read straight from the answer's bytes (log-scan.ts) when they can be, else parsed as JSON.
     const [answer, ...blocks] = await this.o.rpc.batch<[RawLog[] | LogTable, ...RpcBlock[]]>(requests, [readLogs]);
     const headers = new Map<bigint, BlockHeader>();
-    blocks.forEach((b, i) => headers.set(numbers[i]!, toHeader(b as RpcBlock, numbers[i]!)));
+    blocks.forEach((b, i) => headers.set(numbers[i]!, toHeader(b, numbers[i]!)));
     let prepared: PreparedBatch;
     let logCount: number;
     const batchOf = () => ({

@@ -102,7 +102,7 @@ function grow(t: LogTable): LogTable {
   const bigger = newTable(t.bytes, t.address.length * 2);
   bigger.count = t.count;
   for (const key of ["address", "topics", "topicCount", "data", "dataDigits", "blockHash", "txHash", "blockNumber", "logIndex", "blockTimestamp", "removed"] as const) {
-    (bigger[key] as Int32Array).set(t[key] as Int32Array);
+    (bigger[key] as Int32Array).set(t[key]);
   }
   return bigger;
 }

@@ -62,7 +62,9 @@ export async function startTestChain(): Promise<TestChain> {
   });
   const publicClient = createPublicClient({ chain, transport: http(rpcUrl), pollingInterval: 20 }) as PublicClient;
   const wallet = walletFor(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 }), chain, rpcUrl);
-  const rpc = <T>(method: string, params: unknown[] = []) => publicClient.request({ method, params } as never) as Promise<T>;
+  // Any method, for the chain-manipulation calls viem's schema does not know (evm_snapshot, evm_mine, ...).
+  const request = publicClient.request as unknown as <T>(args: { method: string; params: unknown[] }) => Promise<T>;
+  const rpc = <T>(method: string, params: unknown[] = []) => request<T>({ method, params });
   return {
     local,
     rpcUrl,
@@ -209,7 +211,12 @@ export async function compareWithChain(
   const blockNumber = BigInt(checkpoint.rows[0]?.block_number ?? "0");
   const accounts: Address[] = [];
   const tokenIds: bigint[] = [];
-  for (const o of owners) for (let i = 1; i <= ids; i++) (accounts.push(o), tokenIds.push(BigInt(i)));
+  for (const o of owners) {
+    for (let i = 1; i <= ids; i++) {
+      accounts.push(o);
+      tokenIds.push(BigInt(i));
+    }
+  }
   const onChain = (await tc.publicClient.readContract({
     address: token,
     abi,
@@ -256,7 +263,7 @@ export async function projectionsSnapshot(db: pg.Pool, chainId = 31337): Promise
   };
   const out: Record<string, string[]> = {};
   for (const [name, sql] of Object.entries(tables)) {
-    const { rows } = await db.query(`${sql} WHERE chain_id = $1`, [chainId]);
+    const { rows } = await db.query<Record<string, unknown>>(`${sql} WHERE chain_id = $1`, [chainId]);
     out[name] = rows.map((r) => JSON.stringify(Object.values(r))).sort();
   }
   return out;

@@ -49,7 +49,7 @@ async function adminUrl(): Promise<{ admin: string; urlFor: (db: string) => stri
     ephemeral: true,
   });
   const server = await embedded;
-  return { admin: server.adminUrl, urlFor: server.urlFor };
+  return { admin: server.adminUrl, urlFor: (database: string) => server.urlFor(database) };
 }
 
 export type TestDatabase = { url: string; name: string; drop(): Promise<void> };

@@ -38,7 +38,7 @@ describe("scripts/deploy.ts", () => {
     expect(file).to.equal(path.join(dir, `${deployment.chainId}.json`));
     const parsed = deploymentFileSchema.parse(JSON.parse(await readFile(file, "utf8")));
     expect(parsed).to.deep.equal(deployment);
-    expect(JSON.parse(await readFile(file, "utf8")).startBlock).to.be.a("string");
+    expect((JSON.parse(await readFile(file, "utf8")) as { startBlock: unknown }).startBlock).to.be.a("string");
     const factory = await viem.getContractAt("EditionFactory", deployment.factory);
     expect(getAddress(await factory.read.implementation())).to.equal(getAddress(deployment.collectionImplementation));
     expect(await factory.read.platformFeeBps()).to.equal(250);

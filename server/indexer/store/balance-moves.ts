@@ -110,7 +110,7 @@ export class MovesBuilder {
 
   edition(collection: string, tokenId: Amount): number {
     let tokens = this.editionIndex.get(collection);
-    if (tokens === undefined) this.editionIndex.set(collection, (tokens = new Map()));
+    if (tokens === undefined) this.editionIndex.set(collection, (tokens = new Map<number | bigint, number>()));
     let edition = tokens.get(tokenId);
     if (edition === undefined) {
       edition = this.editions.collection.length;

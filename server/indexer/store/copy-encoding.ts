@@ -123,7 +123,7 @@ export class CopyWriter {
       b[--at] = 48 + (n - q * 10);
       n = q;
     }
-    b[--at] = 48 + n;
+    b[at - 1] = 48 + n;
     return this;
   }
   amount(a: Amount) {
@@ -149,7 +149,9 @@ export class CopyWriter {
 export function asciiJson(value: unknown): string {
   let json = JSON.stringify(value);
   if (json.includes("\\u0000")) json = JSON.stringify(value, (_key, v: unknown) => (typeof v === "string" ? v.replaceAll("\0", "\ufffd") : v));
+  // eslint-disable-next-line no-control-regex -- the ASCII range, control characters included, is the point here
   if (!/[^\x00-\x7f]/.test(json)) return json;
+  // eslint-disable-next-line no-control-regex -- as above
   return json.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 

@@ -46,7 +46,7 @@ export function projectTransfers(m: BalanceMoves, stored: StoredBalances): Proje
   const slots = m.keys.owner.length;
   const startText: string[] = new Array<string>(slots).fill("0");
   const isStored: boolean[] = new Array<boolean>(slots).fill(false);
-  const storedSince: { block: string | null; time: string | null }[] = new Array(slots);
+  const storedSince = new Array<{ block: string | null; time: string | null }>(slots);
   for (const r of stored) {
     isStored[r.slot] = true;
     startText[r.slot] = r.amount;

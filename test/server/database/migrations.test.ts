@@ -23,7 +23,7 @@ describe("database migrations", () => {
     expect(await migrateDatabase(db.url)).to.deep.equal([]);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    const { rows } = await client.query(`SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name`);
+    const { rows } = await client.query<{ migration_name: string; checksum: string }>(`SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name`);
     await client.end();
     expect(rows.map((r) => r.migration_name)).to.deep.equal(all);
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.checksum))).to.equal(true);
@@ -86,10 +86,10 @@ describe("database migrations", () => {
       expect(String(error)).to.match(/29990101000000_broken failed/);
       const client = new pg.Client({ connectionString: fresh.url });
       await client.connect();
-      const half = await client.query(`SELECT to_regclass('half') AS t`);
+      const half = await client.query<{ t: string | null }>(`SELECT to_regclass('half') AS t`);
       const recorded = await client.query(`SELECT 1 FROM "_prisma_migrations" WHERE migration_name = '29990101000000_broken'`);
       await client.end();
-      expect(half.rows[0].t).to.equal(null);
+      expect(half.rows[0]!.t).to.equal(null);
       expect(recorded.rowCount).to.equal(0);
     } finally {
       await rm(dir, { recursive: true, force: true });

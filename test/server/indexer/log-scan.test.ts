@@ -65,7 +65,7 @@ async function makeRange(seed: number, withTimestamps: boolean) {
       if (n === 110n && logIndex === 0) {
         // The factory announces a collection; its own logs later in the range must be kept too.
         address = FACTORY;
-        topics = encodeEventTopics({ abi: factoryAbi, eventName: "CollectionCreated", args: { collection: DISCOVERED, owner: operator } } as never) as Hex[];
+        topics = encodeEventTopics({ abi: factoryAbi, eventName: "CollectionCreated", args: { collection: DISCOVERED, owner: operator } }) as Hex[];
         const event = factoryAbi.find((e) => e.type === "event" && e.name === "CollectionCreated") as unknown as { inputs: { indexed?: boolean; type: string; name: string }[] };
         const unindexed = event.inputs.filter((i) => !i.indexed);
         data = encodeAbiParameters(unindexed, unindexed.map((i) => (i.type === "string" ? "ipfs://é\u0000x" : i.type === "address" ? operator : 250n)));
