@@ -84,7 +84,10 @@ abstract contract PackedERC1155 is ERC165, IERC1155, IERC1155MetadataURI, IERC11
             _checkTransferable(ids[i]);
             _move(from, to, ids[i], values[i]);
         }
-        emit TransferBatch(msg.sender, from, to, ids, values);
+        // As OpenZeppelin 5's ERC1155._update: a batch of one id is announced as a TransferSingle (the receiver's
+        // batch hook is still the one called, as OpenZeppelin's safeBatchTransferFrom does).
+        if (ids.length == 1) emit TransferSingle(msg.sender, from, to, ids[0], values[0]);
+        else emit TransferBatch(msg.sender, from, to, ids, values);
         ERC1155Utils.checkOnERC1155BatchReceived(msg.sender, from, to, ids, values, data);
     }
 

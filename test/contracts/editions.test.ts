@@ -331,7 +331,7 @@ describe("Collection: editions and settings", () => {
       ] as const) {
         expect(await collection.read.hasRole([role, who.account.address]), who.account.address).to.equal(false);
       }
-      const unauthorized = (who: typeof alice, role: `0x${string}`) => [getAddress(who.account.address), role] as const;
+      const unauthorized = (who: typeof alice, role: `0x${string}`) => [getAddress(who.account.address), role] as [`0x${string}`, `0x${string}`];
       // The old co-admin can no longer redirect the new owner's proceeds or revoke the new owner.
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.setPayoutRecipient([alice.account.address], { account: alice.account }),
@@ -354,12 +354,12 @@ describe("Collection: editions and settings", () => {
         );
       }
       // On-chain, the new owner sees exactly who holds what.
-      expect((await collection.read.getRoleMembers([DEFAULT_ADMIN_ROLE])).map(getAddress)).to.deep.equal([getAddress(dave.account.address)]);
+      expect((await collection.read.getRoleMembers([DEFAULT_ADMIN_ROLE])).map((a) => getAddress(a))).to.deep.equal([getAddress(dave.account.address)]);
       expect(await collection.read.getRoleMemberCount([EDITION_ADMIN_ROLE])).to.equal(0n);
       // Until the new owner grants a role again.
       await collection.write.grantRole([EDITION_ADMIN_ROLE, bob.account.address], { account: dave.account });
       await collection.write.pause({ account: bob.account });
-      expect((await collection.read.getRoleMembers([EDITION_ADMIN_ROLE])).map(getAddress)).to.deep.equal([getAddress(bob.account.address)]);
+      expect((await collection.read.getRoleMembers([EDITION_ADMIN_ROLE])).map((a) => getAddress(a))).to.deep.equal([getAddress(bob.account.address)]);
     });
 
     it("lists every role's members on-chain (AccessControlEnumerable), the owner first among admins", async () => {
@@ -373,11 +373,11 @@ describe("Collection: editions and settings", () => {
       const again = await collection.write.grantRole([DEFAULT_ADMIN_ROLE, partner.account.address]);
       expect((await publicClient.waitForTransactionReceipt({ hash: again })).logs).to.deep.equal([]);
       await collection.write.revokeRole([EDITION_ADMIN_ROLE, alice.account.address]);
-      expect((await collection.read.getRoleMembers([DEFAULT_ADMIN_ROLE])).map(getAddress)).to.deep.equal(
+      expect((await collection.read.getRoleMembers([DEFAULT_ADMIN_ROLE])).map((a) => getAddress(a))).to.deep.equal(
         [partner, alice].map((w) => getAddress(w.account.address)),
       );
       expect(getAddress(await collection.read.getRoleMember([DEFAULT_ADMIN_ROLE, 1n]))).to.equal(getAddress(alice.account.address));
-      expect((await collection.read.getRoleMembers([EDITION_ADMIN_ROLE])).map(getAddress).sort()).to.deep.equal(
+      expect((await collection.read.getRoleMembers([EDITION_ADMIN_ROLE])).map((a) => getAddress(a)).sort()).to.deep.equal(
         [bob, carol].map((w) => getAddress(w.account.address)).sort(),
       );
       expect(await collection.read.getRoleMemberCount([EDITION_ADMIN_ROLE])).to.equal(2n);

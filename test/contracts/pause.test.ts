@@ -91,12 +91,12 @@ describe("Collection: a pause of more editions than one transaction can loop ove
     for (const id of [1n, batch + 1n, EDITIONS - 1n, EDITIONS]) {
       await viem.assertions.revertWithCustomError(freeMint(base, id), collection, "CollectionPaused");
     }
-    await viem.assertions.revertWithCustomError(collection.write.continuePause([1n]), collection, "CollectionNotPaused");
     for (const gas of used) expect(gas < 10_000_000n, `a pause step used ${gas} gas`).to.equal(true);
 
     const unpauseGas = await capped(base, (gas) => collection.write.unpause(gas));
     expect(unpauseGas < 60_000n, `unpause used ${unpauseGas} gas`).to.equal(true);
     for (const id of [1n, EDITIONS]) await freeMint(base, id);
+    await viem.assertions.revertWithCustomError(collection.write.continuePause([1n]), collection, "CollectionNotPaused");
   });
 
   it("an unpause before the pause was fully applied leaves nothing paused, and a new pause starts over", async () => {

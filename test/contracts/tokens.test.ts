@@ -201,7 +201,7 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
       // Burned tokens do not free supply.
       expect((await collection.read.edition([plain])).minted).to.equal(5n);
       // An operator the holder approved for redemption (e.g. a redemption desk) may redeem for the holder.
-      await collection.write.setRedemptionApproval([bob.account.address, true], { account: alice.account });
+      await collection.write.setApprovalForRedemption([bob.account.address, true], { account: alice.account });
       await viem.assertions.emitWithArgs(
         collection.write.redeem([alice.account.address, plain, 1n, REF], { account: bob.account }),
         collection,
@@ -226,12 +226,12 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
       // A redemption approval is its own, given and withdrawn with an event, and needs no approval for all.
       await collection.write.setApprovalForAll([bob.account.address, false], { account: alice.account });
       await viem.assertions.emitWithArgs(
-        collection.write.setRedemptionApproval([bob.account.address, true], { account: alice.account }),
+        collection.write.setApprovalForRedemption([bob.account.address, true], { account: alice.account }),
         collection,
-        "RedemptionApproval",
+        "ApprovalForRedemption",
         [getAddress(alice.account.address), getAddress(bob.account.address), true],
       );
-      expect(await collection.read.isRedemptionApproved([alice.account.address, bob.account.address])).to.equal(true);
+      expect(await collection.read.isApprovedForRedemption([alice.account.address, bob.account.address])).to.equal(true);
       await collection.write.redeem([alice.account.address, soulbound, 1n, REF], { account: bob.account });
       expect(await collection.read.balanceOf([alice.account.address, soulbound])).to.equal(4n);
       // It does not let the operator move the tokens.
@@ -240,14 +240,14 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
         collection,
         "ERC1155MissingApprovalForAll",
       );
-      await collection.write.setRedemptionApproval([bob.account.address, false], { account: alice.account });
+      await collection.write.setApprovalForRedemption([bob.account.address, false], { account: alice.account });
       await viem.assertions.revertWithCustomError(
         collection.write.redeem([alice.account.address, plain, 1n, REF], { account: bob.account }),
         collection,
         "RedemptionNotApproved",
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.setRedemptionApproval([zeroAddress, true], { account: alice.account }),
+        collection.write.setApprovalForRedemption([zeroAddress, true], { account: alice.account }),
         collection,
         "ERC1155InvalidOperator",
         [zeroAddress],

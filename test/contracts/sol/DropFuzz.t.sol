@@ -17,7 +17,7 @@ contract DropFuzzTest is TestBase {
     function _deploy(uint16 feeBps) internal returns (Collection collection) {
         EditionFactory factory = new EditionFactory(address(this), FEES, feeBps, address(0));
         vm.prank(PARTNER);
-        collection = Collection(factory.createCollection("", address(0), 0));
+        collection = Collection(factory.createCollection("", address(0), 0, 1_000));
     }
 
     function _edition(Collection collection, uint32 maxSupply, uint16 referralBps, uint80 price, uint24 walletLimit)
@@ -145,7 +145,7 @@ contract DropFuzzTest is TestBase {
     function test_handlerActionsTakeEffect() public {
         EditionFactory factory = new EditionFactory(address(this), FEES, 750, vm.addr(0xA11CE));
         vm.prank(PARTNER);
-        Collection collection = Collection(factory.createCollection("", address(0), 0));
+        Collection collection = Collection(factory.createCollection("", address(0), 0, 1_000));
         address[] memory actors = new address[](3);
         for (uint256 i; i < actors.length; ++i) actors[i] = address(uint160(0xA000 + i));
         DropHandler handler = new DropHandler(collection, PARTNER, 0xA11CE, actors);

@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {Collection} from "../../../contracts/Collection.sol";
+import {EditionFactory} from "../../../contracts/EditionFactory.sol";
 import {ICollectionTypes} from "../../../contracts/interfaces/ICollection.sol";
 import {Vm} from "./TestBase.sol";
 
@@ -119,10 +120,13 @@ contract DropHandler {
             quantity: 1 + (quantity % 4),
             price: price % 100_000,
             id: voucherId % VOUCHER_IDS,
-            deadline: block.timestamp + 1 hours
+            deadline: block.timestamp + 1 hours,
+            signerEpoch: EditionFactory(collection.factory()).voucherSignerEpoch(vm.addr(signerKey))
         });
         bytes32 structHash = keccak256(
-            abi.encode(collection.MINT_VOUCHER_TYPEHASH(), v.recipient, v.edition, v.quantity, v.price, v.id, v.deadline)
+            abi.encode(
+                collection.MINT_VOUCHER_TYPEHASH(), v.recipient, v.edition, v.quantity, v.price, v.id, v.deadline, v.signerEpoch
+            )
         );
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", collection.DOMAIN_SEPARATOR(), structHash));
         (uint8 sv, bytes32 r, bytes32 s) = vm.sign(signerKey, digest);

@@ -19,7 +19,7 @@ contract DropInvariantsTest is TestBase {
     function setUp() public {
         factory = new EditionFactory(address(this), FEES, 750, vm.addr(SIGNER_KEY));
         vm.prank(PARTNER);
-        collection = Collection(factory.createCollection("ipfs://c", address(0), 0));
+        collection = Collection(factory.createCollection("ipfs://c", address(0), 0, 750));
         address[] memory actors = new address[](5);
         for (uint256 i; i < actors.length; ++i) actors[i] = address(uint160(0xA000 + i));
         handler = new DropHandler(collection, PARTNER, SIGNER_KEY, actors);
