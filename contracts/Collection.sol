@@ -87,6 +87,8 @@ contract Collection is
 
     /// @notice The factory that created this collection (and this implementation).
     address public immutable factory;
+    /// @dev The implementation every clone delegates to (it can never withdraw a referral credit either).
+    address private immutable _implementation = address(this);
 
     // ------------------------------------------------------------------------------------------------ storage
 
@@ -763,8 +765,10 @@ contract Collection is
 
     function _creditReferrer(uint256 edition_, uint256 e, address to, address referrer) private {
         if (referrer == to || referrer == msg.sender) revert SelfReferral(referrer);
-        // Neither could ever withdraw a credit (zero already means "no referrer").
-        if (referrer == address(this) || referrer == factory) revert InvalidReferrer(referrer);
+        // None of these could ever withdraw a credit (zero already means "no referrer").
+        if (referrer == address(this) || referrer == factory || referrer == _implementation) {
+            revert InvalidReferrer(referrer);
+        }
         uint256 reward = msg.value * ((e >> REFERRAL_SHIFT) & 0x3fff) / BPS;
         if (reward != 0) {
             _referralOwed[referrer] += reward;

@@ -164,7 +164,7 @@ interface ICollectionTypes {
     error NotAnAllowlistPhase(uint256 edition, uint256 phase);
     error NotAllowlisted(uint256 edition, uint256 phase, address account, uint256 allowance);
     error SelfReferral(address referrer);
-    /// @notice A referrer that could never withdraw its credit (this collection, its factory).
+    /// @notice A referrer that could never withdraw its credit (this collection, its factory, the implementation).
     error InvalidReferrer(address referrer);
     error InvalidRecipient(address recipient);
     /// @notice `operator` is neither `holder` nor approved by it for redemption.

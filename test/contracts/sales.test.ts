@@ -356,10 +356,10 @@ describe("Collection: sales", () => {
       }
     });
 
-    it("refuses referrers that could never withdraw: the collection itself and its factory", async () => {
+    it("refuses referrers that could never withdraw: the collection itself, its factory and the implementation", async () => {
       const { collection, factory, createEdition, alice } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition({ referralBps: 1000 });
-      for (const referrer of [collection.address, factory.address]) {
+      for (const referrer of [collection.address, factory.address, await factory.read.implementation()]) {
         await viem.assertions.revertWithCustomErrorWithArgs(
           collection.write.mint([id, alice.account.address, 1n, 0n, referrer], { account: alice.account, value: PRICE }),
           collection,
