@@ -14,7 +14,8 @@ import {ERC165, IERC165} from "@openzeppelin/contracts/utils/introspection/ERC16
 ///      otherwise). Here each `(id, account)` word holds the token balance in its low 32 bits and seven 32-bit
 ///      counters above it (see {Collection}), so one SSTORE updates both. Balances fit in 32 bits because the
 ///      derived contract caps every id's total supply below 2^32 (a uint32 max supply). Errors, events, acceptance checks
-///      and approval rules are OpenZeppelin's (IERC1155Errors, ERC1155Utils), so behaviour matches OZ's ERC1155.
+///      and approval rules are OpenZeppelin's (IERC1155Errors, ERC1155Utils), so behaviour matches OZ 5.7's ERC1155,
+///      down to which event a batch of one id emits (test/contracts/tokens.test.ts compares the two).
 abstract contract PackedERC1155 is ERC165, IERC1155, IERC1155MetadataURI, IERC1155Errors {
     /// @dev Low 32 bits of a packed word: the token balance.
     uint256 internal constant BALANCE_MASK = 0xffffffff;
