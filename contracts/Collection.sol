@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AccessControl, IAccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ERC2981} from "@openzeppelin/contracts/token/common/ERC2981.sol";
 import {ERC1155Utils} from "@openzeppelin/contracts/token/ERC1155/utils/ERC1155Utils.sol";
 import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
@@ -10,11 +10,13 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {PackedERC1155} from "./token/PackedERC1155.sol";
+import {OwnerAccessControl} from "./access/OwnerAccessControl.sol";
 import {ICollectionTypes} from "./interfaces/ICollection.sol";
 
 /// @notice What a collection asks of the factory that created it.
 interface IPlatform {
     function feeRecipient() external view returns (address);
+    function voucherSignerEpoch(address signer) external view returns (uint256);
 }
 
 /// @title Collection
@@ -31,7 +33,14 @@ interface IPlatform {
 ///      Payouts are derived, not booked per sale: everything ever received is `balance + withdrawn`; the platform
 ///      is owed `floor(received * feeBps / 10_000)`, referrers what was credited to them, and the partner the rest.
 ///      A sale without a referrer therefore writes no accounting storage at all.
-contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTransient, IERC5267, ICollectionTypes {
+contract Collection is
+    PackedERC1155,
+    OwnerAccessControl,
+    ERC2981,
+    ReentrancyGuardTransient,
+    IERC5267,
+    ICollectionTypes
+{
     // ------------------------------------------------------------------------------------------------ constants
 
     /// @notice May create and configure editions, phases, pauses, URIs and royalties, and airdrop.
@@ -45,9 +54,11 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
     uint256 public constant MAX_PLATFORM_FEE_BPS = 1_000;
     uint256 public constant MAX_REFERRAL_BPS = 5_000;
     uint256 private constant BPS = 10_000;
+    /// @notice Editions {pause} mirrors the pause into at once; {continuePause} does the rest, in chunks.
+    uint256 public constant PAUSE_BATCH = 1_000;
 
     bytes32 public constant MINT_VOUCHER_TYPEHASH = keccak256(
-        "MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline)"
+        "MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline,uint256 signerEpoch)"
     );
     bytes32 private constant DOMAIN_TYPEHASH =
         keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
@@ -63,7 +74,9 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
     uint256 private constant REFERRAL_SHIFT = 232; // 14 bits
     uint256 private constant ALLOWLIST_FLAG = 1 << 246;
     uint256 private constant PAUSED_FLAG = 1 << 247;
-    /// @dev Mirror of the collection-wide pause in every edition word, so a sale reads one word, not two.
+    /// @dev Mirror of the collection-wide pause in edition words, so a sale of an edition without it reads one
+    ///      word, not two. Set by {pause}/{continuePause}; {unpause} leaves it, and the next sale of the edition,
+    ///      finding `_config.paused` false, clears it (see {_checkSaleable}).
     uint256 private constant COLLECTION_PAUSED_FLAG = 1 << 248;
     uint256 private constant SOULBOUND_FLAG = 1 << 249;
     uint256 private constant REDEEMABLE_FLAG = 1 << 250;
@@ -74,6 +87,8 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
 
     /// @notice The factory that created this collection (and this implementation).
     address public immutable factory;
+    /// @dev The implementation every clone delegates to (it can never withdraw a referral credit either).
+    address private immutable _implementation = address(this);
 
     // ------------------------------------------------------------------------------------------------ storage
 
@@ -81,7 +96,9 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         address owner;
         uint16 platformFeeBps;
         bool paused;
-        uint64 editionCount;
+        uint32 editionCount;
+        /// @dev While paused: editions 1..pauseApplied carry the mirror bit (so do any created since the pause).
+        uint32 pauseApplied;
     }
 
     struct Withdrawn {
@@ -105,6 +122,7 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
     mapping(uint256 edition => string uri) private _uris;
     mapping(address referrer => uint256 amount) private _referralOwed;
     mapping(uint256 bucket => uint256 bits) private _usedVouchers;
+    mapping(address holder => mapping(address operator => bool)) private _redemptionApprovals;
 
     // ------------------------------------------------------------------------------------------------ setup
 
@@ -115,7 +133,7 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
     }
 
     /// @notice Initialises a fresh clone. Only the factory may call it, once.
-    /// @param owner_ The partner: holds DEFAULT_ADMIN_ROLE and receives sales proceeds (until changed).
+    /// @param owner_ The partner: always holds DEFAULT_ADMIN_ROLE and receives sales proceeds (until changed).
     /// @param contractURI_ Collection metadata URI (ERC-7572).
     /// @param royaltyReceiver Default ERC-2981 royalty receiver, or zero for none.
     /// @param royaltyBps Default royalty in basis points.
@@ -131,8 +149,9 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         if (_config.owner != address(0)) revert AlreadyInitialized();
         if (owner_ == address(0)) revert InvalidOwner(address(0));
         if (platformFeeBps_ > MAX_PLATFORM_FEE_BPS) revert InvalidPlatformFee(platformFeeBps_, MAX_PLATFORM_FEE_BPS);
-        _config = Config({owner: owner_, platformFeeBps: platformFeeBps_, paused: false, editionCount: 0});
-        _grantRole(DEFAULT_ADMIN_ROLE, owner_);
+        _config = Config({owner: owner_, platformFeeBps: platformFeeBps_, paused: false, editionCount: 0, pauseApplied: 0});
+        // The owner's admin role is derived from `owner`, not stored (see OwnerAccessControl).
+        emit RoleGranted(DEFAULT_ADMIN_ROLE, owner_, msg.sender);
         emit OwnershipTransferred(address(0), owner_);
         if (bytes(contractURI_).length != 0) _contractURI = contractURI_;
         if (royaltyReceiver != address(0)) {
@@ -145,7 +164,9 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
 
     /// @notice Buys `quantity` tokens of `edition` in public phase `phase` for `to`, paying exactly
     ///         `price * quantity`. The phase's wallet limit counts what `to` received in it, whoever pays.
-    /// @param referrer Who referred the buyer (credited the edition's referral share), or zero.
+    /// @param referrer Who referred the buyer (credited the edition's referral share), or zero for none. Neither
+    ///        the buyer, the recipient, this collection nor its factory. Nothing stops a buyer naming a second wallet
+    ///        of its own: the referral share is in effect a discount any buyer can take.
     /// @dev Parameter order chosen for the selector (0x427293bc): the IR dispatcher compares selectors linearly in
     ///      ascending order, so a low selector makes the hottest function cheaper to reach.
     function mint(uint256 edition_, address to, uint256 quantity, uint256 phase_, address referrer)
@@ -180,8 +201,10 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         _sell(edition_, phase_, e, p, to, quantity, referrer, allowance);
     }
 
-    /// @notice Mints with a voucher signed by a platform voucher signer. Phases and wallet limits do not apply;
-    ///         max supply and pauses do. Anyone may submit it; tokens go to `voucher.recipient`.
+    /// @notice Mints with a voucher signed by a platform voucher signer in its current epoch (a voucher signed
+    ///         before the signer's role was revoked stays dead even if it is granted again). Phases and wallet
+    ///         limits do not apply; max supply and pauses do. Anyone may submit it; tokens go to
+    ///         `voucher.recipient`.
     /// @param chainId The chain the voucher was issued for (must be this chain).
     /// @param signature The signer's EIP-712 signature over `voucher` for this collection's domain.
     function mintWithVoucher(MintVoucher calldata voucher, uint256 chainId, bytes calldata signature)
@@ -204,18 +227,20 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
                 voucher.quantity,
                 voucher.price,
                 voucher.id,
-                voucher.deadline
+                voucher.deadline,
+                voucher.signerEpoch
             )
         );
         (address signer, ECDSA.RecoverError err,) =
             ECDSA.tryRecoverCalldata(MessageHashUtils.toTypedDataHash(_domainSeparator(), structHash), signature);
-        if (err != ECDSA.RecoverError.NoError || !IAccessControl(factory).hasRole(VOUCHER_SIGNER_ROLE, signer)) {
-            revert InvalidVoucherSignature(signer);
-        }
+        // Zero: not a voucher signer now.
+        uint256 epoch = err == ECDSA.RecoverError.NoError ? IPlatform(factory).voucherSignerEpoch(signer) : 0;
+        if (epoch == 0) revert InvalidVoucherSignature(signer);
+        if (voucher.signerEpoch != epoch) revert VoucherSignerEpochEnded(signer, voucher.signerEpoch, epoch);
         if (msg.value != voucher.price) revert WrongPayment(voucher.price, msg.value);
         _usedVouchers[bucket] = used | bit;
 
-        uint256 e = _saleableEdition(voucher.edition);
+        uint256 e = _saleableEdition(voucher.edition); // the edition word to write back (see _checkSaleable)
         address to = voucher.recipient;
         uint256 quantity = voucher.quantity;
         if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
@@ -244,33 +269,34 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
     }
 
     /// @notice Mints `quantities[i]` of `edition` to each `recipients[i]`, within max supply. Ignores phases,
-    ///         wallet limits and pauses.
+    ///         wallet limits and pauses. All or nothing: if any share does not fit (a receiver hook may itself mint),
+    ///         none is minted.
+    /// @dev Supply is booked per recipient, just before its balance and its receiver hook, so a hook sees exactly
+    ///      the supply of the balances that exist, and a re-entrant mint is checked against it. The edition word is
+    ///      read again each time: a hook may have changed it.
     function airdrop(uint256 edition_, address[] calldata recipients, uint256[] calldata quantities)
         external
         onlyEditionAdmin
     {
         if (recipients.length != quantities.length) revert LengthMismatch(recipients.length, quantities.length);
-        uint256 e = _existingEdition(edition_);
-        uint256 total;
-        for (uint256 i; i < quantities.length; ++i) {
-            uint256 quantity = quantities[i];
-            if (quantity == 0) revert ZeroQuantity();
-            // Each quantity below 2^32 keeps the sum far from overflow (and a larger one exceeds any supply).
-            if (quantity > U32) _checkSupply(edition_, e, quantity);
-            total += quantity;
-        }
-        _checkSupply(edition_, e, total);
-        // Supply is booked before any receiver hook runs, so a re-entrant mint sees it.
-        _editions[edition_] = e + total;
+        _existingEdition(edition_);
+        if (recipients.length == 0) revert ZeroQuantity();
         mapping(address => uint256) storage holders = _packed[edition_];
+        uint256 total;
         for (uint256 i; i < recipients.length; ++i) {
             address to = recipients[i];
+            uint256 quantity = quantities[i];
             if (to == address(0)) revert ERC1155InvalidReceiver(address(0));
+            uint256 e = _editions[edition_];
+            _checkSupply(edition_, e, quantity);
             unchecked {
-                holders[to] += quantities[i]; // each quantity <= total < 2^32
+                // quantity <= maxSupply - minted < 2^32: neither word carries; total <= maxSupply.
+                _editions[edition_] = e + quantity;
+                holders[to] += quantity;
+                total += quantity;
             }
-            emit TransferSingle(msg.sender, address(0), to, edition_, quantities[i]);
-            ERC1155Utils.checkOnERC1155Received(msg.sender, address(0), to, edition_, quantities[i], "");
+            emit TransferSingle(msg.sender, address(0), to, edition_, quantity);
+            ERC1155Utils.checkOnERC1155Received(msg.sender, address(0), to, edition_, quantity, "");
         }
         emit Airdropped(edition_, msg.sender, recipients.length, total);
     }
@@ -278,15 +304,30 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
     // ------------------------------------------------------------------------------------------------ burning
 
     /// @notice Burns `quantity` of `edition` held by `from` against an off-chain claim identified by `redemptionRef`
-    ///         (a consumable use, a physical good). The edition must be redeemable and not paused.
+    ///         (a consumable use, a physical good). The edition must be redeemable and not paused. Only the holder,
+    ///         or an operator it approved for redemption ({setApprovalForRedemption}): an approval for all (given to
+    ///         trade) does not let an operator redeem.
     function redeem(address from, uint256 edition_, uint256 quantity, bytes32 redemptionRef) external {
-        _checkOperator(from);
+        if (from != msg.sender && !_redemptionApprovals[from][msg.sender]) revert RedemptionNotApproved(msg.sender, from);
         uint256 e = _saleableEdition(edition_);
         if (e & REDEEMABLE_FLAG == 0) revert NotRedeemable(edition_);
         if (quantity == 0) revert ZeroQuantity();
         _burnBalance(from, edition_, quantity);
         emit TransferSingle(msg.sender, from, address(0), edition_, quantity);
         emit Redeemed(edition_, from, redemptionRef, msg.sender, quantity);
+    }
+
+    /// @notice Lets `operator` redeem the caller's tokens of any redeemable edition (e.g. a redemption desk), or
+    ///         stops it. Separate from {setApprovalForAll}, which lets an operator move tokens, not redeem them.
+    function setApprovalForRedemption(address operator, bool approved) external {
+        if (operator == address(0)) revert ERC1155InvalidOperator(address(0));
+        _redemptionApprovals[msg.sender][operator] = approved;
+        emit ApprovalForRedemption(msg.sender, operator, approved);
+    }
+
+    /// @notice Whether `operator` may redeem `holder`'s tokens.
+    function isApprovedForRedemption(address holder, address operator) external view returns (bool) {
+        return _redemptionApprovals[holder][operator];
     }
 
     /// @notice Burns `quantity` of `edition` held by `from` (the holder or an approved operator), e.g. to discard
@@ -349,12 +390,14 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
 
     /// @notice Sends `referrer` its referral rewards. Anyone may call it.
     function withdrawReferralRewards(address referrer) external nonReentrant {
-        uint256 amount = _referralOwed[referrer];
-        if (amount == 0) revert NothingToWithdraw();
-        _referralOwed[referrer] = 0;
-        _referrals.withdrawn += uint128(amount);
-        _send(referrer, amount);
-        emit ReferralWithdrawal(referrer, amount);
+        _withdrawReferral(referrer, referrer);
+    }
+
+    /// @notice Sends the caller's referral rewards to `recipient` (e.g. for a referrer contract that cannot take
+    ///         ether itself).
+    function withdrawReferralRewardsTo(address recipient) external nonReentrant {
+        if (recipient == address(0)) revert InvalidRecipient(address(0));
+        _withdrawReferral(msg.sender, recipient);
     }
 
     // ------------------------------------------------------------------------------------------------ editions
@@ -371,10 +414,14 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         if (phases.length > MAX_PHASES) revert TooManyPhases(phases.length, MAX_PHASES);
         Config memory config = _config;
         id = ++config.editionCount;
-        _config.editionCount = config.editionCount;
         uint256 word = EXISTS_FLAG | (uint256(settings.maxSupply) << MAX_SUPPLY_SHIFT)
             | (uint256(settings.referralBps) << REFERRAL_SHIFT);
-        if (config.paused) word |= COLLECTION_PAUSED_FLAG;
+        if (config.paused) {
+            word |= COLLECTION_PAUSED_FLAG;
+            // A pause applied to every edition stays complete.
+            if (config.pauseApplied == id - 1) config.pauseApplied = uint32(id);
+        }
+        _config = config;
         if (settings.soulbound) word |= SOULBOUND_FLAG;
         if (settings.redeemable) word |= REDEEMABLE_FLAG;
         emit EditionCreated(id, settings.maxSupply, settings.soulbound, settings.redeemable, settings.referralBps);
@@ -433,22 +480,42 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         emit EditionPauseUpdated(edition_, paused_);
     }
 
-    /// @notice Pauses sales and redemptions of every edition (present and future). Transfers and burns continue.
-    /// @dev Costs about 5,000 gas per edition: the flag is mirrored into each edition word so that sales never read
-    ///      a second storage slot. Editions paused on their own stay paused after {unpause}.
+    /// @notice Pauses sales, vouchers and redemptions of every edition, present and future. Transfers, burns and
+    ///         airdrops continue. Takes effect at once for the first {PAUSE_BATCH} editions and for editions created
+    ///         from now on; a collection with more editions needs {continuePause} for the rest ({pauseProgress}).
+    /// @dev Sales read only the edition word, so the pause is mirrored into each one (about 5,000 gas per edition),
+    ///      in bounded chunks so that no step can outgrow a transaction.
     function pause() external onlyEditionAdmin {
-        if (_config.paused) revert CollectionPaused();
-        _config.paused = true;
-        _mirrorCollectionPause(true);
+        Config memory config = _config;
+        if (config.paused) revert CollectionPaused();
         emit Paused(msg.sender);
+        _applyPause(config, 0, PAUSE_BATCH);
     }
 
-    /// @notice Ends a collection-wide pause.
+    /// @notice Mirrors a pause in progress into up to `maxEditions` more editions. Anyone may call it: it only
+    ///         carries out a pause an admin started.
+    function continuePause(uint256 maxEditions) external {
+        Config memory config = _config;
+        if (!config.paused) revert CollectionNotPaused();
+        _applyPause(config, config.pauseApplied, maxEditions);
+    }
+
+    /// @notice Ends a collection-wide pause, in constant gas however many editions there are: the mirror bits are
+    ///         left for each edition's next sale to clear. Editions paused on their own stay paused.
     function unpause() external onlyEditionAdmin {
-        if (!_config.paused) revert CollectionNotPaused();
-        _config.paused = false;
-        _mirrorCollectionPause(false);
+        Config memory config = _config;
+        if (!config.paused) revert CollectionNotPaused();
+        config.paused = false;
+        config.pauseApplied = 0;
+        _config = config;
         emit Unpaused(msg.sender);
+    }
+
+    /// @notice How far a pause has been applied: editions 1 to `applied` (and any created since it began) refuse
+    ///         sales; the pause is complete when `applied == editionCount`. Both zero-based on a collection not
+    ///         paused (`applied` is then 0).
+    function pauseProgress() external view returns (uint256 applied, uint256 editions) {
+        return (_config.pauseApplied, _config.editionCount);
     }
 
     /// @notice Sets the metadata URI of `edition` (emits the ERC-1155 `URI` event). Reverts once frozen.
@@ -504,9 +571,11 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         _payoutRecipient = recipient;
     }
 
-    /// @notice Hands the collection to `newOwner`, moving DEFAULT_ADMIN_ROLE with it; future proceeds go to the new
-    ///         owner (any custom payout recipient is cleared). Only the owner may call it; withdraw first what is
-    ///         owed to the old owner.
+    /// @notice Hands the collection to `newOwner`, who becomes its only admin: every role granted before (admins,
+    ///         edition admins, by anyone) ends, and the new owner grants again what it wants. Future proceeds go to
+    ///         the new owner (any custom payout recipient is cleared), and so does everything not yet withdrawn:
+    ///         the old owner should call {withdraw} first. Only the owner may call it; to itself, it just ends every
+    ///         other role.
     function transferOwnership(address newOwner) external {
         address previous = _config.owner;
         if (msg.sender != previous) revert NotOwner(msg.sender, previous);
@@ -514,8 +583,11 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         address previousRecipient = payoutRecipient();
         _config.owner = newOwner;
         delete _payoutRecipient;
-        _revokeRole(DEFAULT_ADMIN_ROLE, previous);
-        _grantRole(DEFAULT_ADMIN_ROLE, newOwner);
+        _startRoleTerm();
+        if (newOwner != previous) {
+            emit RoleRevoked(DEFAULT_ADMIN_ROLE, previous, msg.sender);
+            emit RoleGranted(DEFAULT_ADMIN_ROLE, newOwner, msg.sender);
+        }
         emit OwnershipTransferred(previous, newOwner);
         if (previousRecipient != newOwner) emit PayoutRecipientUpdated(previousRecipient, newOwner);
     }
@@ -627,21 +699,25 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
     function supportsInterface(bytes4 interfaceId)
         public
         view
-        override(PackedERC1155, AccessControl, ERC2981)
+        override(PackedERC1155, OwnerAccessControl, ERC2981)
         returns (bool)
     {
         return interfaceId == 0x911ec470 // ERC-5633
-            || PackedERC1155.supportsInterface(interfaceId) || AccessControl.supportsInterface(interfaceId)
+            || PackedERC1155.supportsInterface(interfaceId) || OwnerAccessControl.supportsInterface(interfaceId)
             || ERC2981.supportsInterface(interfaceId);
     }
 
     // ------------------------------------------------------------------------------------------------ internals
 
     modifier onlyEditionAdmin() {
-        if (!hasRole(EDITION_ADMIN_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender) && !hasRole(EDITION_ADMIN_ROLE, msg.sender)) {
             revert AccessControlUnauthorizedAccount(msg.sender, EDITION_ADMIN_ROLE);
         }
         _;
+    }
+
+    function _owner() internal view override returns (address) {
+        return _config.owner;
     }
 
     /// @dev The shared body of phase sales. `e` is the edition word, `p` the phase word (the edition word for phase
@@ -656,7 +732,7 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         address referrer,
         uint256 allowance
     ) private {
-        if (e & (EXISTS_FLAG | PAUSED_FLAG | COLLECTION_PAUSED_FLAG) != EXISTS_FLAG) _revertNotSaleable(edition_, e);
+        if (e & (EXISTS_FLAG | PAUSED_FLAG | COLLECTION_PAUSED_FLAG) != EXISTS_FLAG) e = _checkSaleable(edition_, e);
         {
             uint256 start = uint32(p >> START_SHIFT);
             uint256 end = uint32(p >> END_SHIFT);
@@ -689,6 +765,10 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
 
     function _creditReferrer(uint256 edition_, uint256 e, address to, address referrer) private {
         if (referrer == to || referrer == msg.sender) revert SelfReferral(referrer);
+        // None of these could ever withdraw a credit (zero already means "no referrer").
+        if (referrer == address(this) || referrer == factory || referrer == _implementation) {
+            revert InvalidReferrer(referrer);
+        }
         uint256 reward = msg.value * ((e >> REFERRAL_SHIFT) & 0x3fff) / BPS;
         if (reward != 0) {
             _referralOwed[referrer] += reward;
@@ -727,25 +807,39 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
         if (e & EXISTS_FLAG == 0) revert UnknownEdition(edition_);
     }
 
-    /// @dev The edition word, if the edition exists and neither it nor the collection is paused.
+    /// @dev The edition word (without a stale pause mirror bit), if the edition exists and neither it nor the
+    ///      collection is paused.
     function _saleableEdition(uint256 edition_) private view returns (uint256 e) {
         e = _editions[edition_];
-        if (e & (EXISTS_FLAG | PAUSED_FLAG | COLLECTION_PAUSED_FLAG) != EXISTS_FLAG) _revertNotSaleable(edition_, e);
+        if (e & (EXISTS_FLAG | PAUSED_FLAG | COLLECTION_PAUSED_FLAG) != EXISTS_FLAG) e = _checkSaleable(edition_, e);
     }
 
-    function _revertNotSaleable(uint256 edition_, uint256 e) private pure {
+    /// @dev The slow path of the sale check, for an edition word with a flag set: reverts unless the edition exists
+    ///      and is not paused; a collection-pause mirror bit left by {unpause} costs one read of the collection flag
+    ///      and is dropped from the returned word, so a sale that writes the word back clears it.
+    function _checkSaleable(uint256 edition_, uint256 e) private view returns (uint256) {
         if (e & EXISTS_FLAG == 0) revert UnknownEdition(edition_);
-        if (e & COLLECTION_PAUSED_FLAG != 0) revert CollectionPaused();
-        revert EditionPaused(edition_);
+        if (e & COLLECTION_PAUSED_FLAG != 0) {
+            if (_config.paused) revert CollectionPaused();
+            e &= ~COLLECTION_PAUSED_FLAG;
+        }
+        if (e & PAUSED_FLAG != 0) revert EditionPaused(edition_);
+        return e;
     }
 
-    /// @dev Sets or clears the collection-pause mirror bit in every edition word.
-    function _mirrorCollectionPause(bool paused_) private {
-        uint256 count = _config.editionCount;
-        for (uint256 id = 1; id <= count; ++id) {
+    /// @dev Sets the collection-pause mirror bit in editions `from + 1` to `from + maxEditions` (at most the last),
+    ///      records how far the pause is applied and says so; `config` is `_config` with `paused` about to be true.
+    function _applyPause(Config memory config, uint256 from, uint256 maxEditions) private {
+        uint256 count = config.editionCount;
+        uint256 to = maxEditions < count - from ? from + maxEditions : count;
+        for (uint256 id = from + 1; id <= to; ++id) {
             uint256 e = _editions[id];
-            _editions[id] = paused_ ? e | COLLECTION_PAUSED_FLAG : e & ~COLLECTION_PAUSED_FLAG;
+            if (e & COLLECTION_PAUSED_FLAG == 0) _editions[id] = e | COLLECTION_PAUSED_FLAG;
         }
+        config.paused = true;
+        config.pauseApplied = uint32(to);
+        _config = config;
+        emit PauseApplied(to, count);
     }
 
     function _setFlag(uint256 edition_, uint256 flag, bool on) private {
@@ -755,6 +849,15 @@ contract Collection is PackedERC1155, AccessControl, ERC2981, ReentrancyGuardTra
 
     function _checkTransferable(uint256 id) internal view override {
         if (_editions[id] & SOULBOUND_FLAG != 0) revert Soulbound(id);
+    }
+
+    function _withdrawReferral(address referrer, address recipient) private {
+        uint256 amount = _referralOwed[referrer];
+        if (amount == 0) revert NothingToWithdraw();
+        _referralOwed[referrer] = 0;
+        _referrals.withdrawn += uint128(amount);
+        _send(recipient, amount);
+        emit ReferralWithdrawal(referrer, recipient, amount);
     }
 
     function _send(address recipient, uint256 amount) private {

@@ -24,16 +24,24 @@ contract EditionFactory is AccessControl {
     /// @notice The fee, in basis points, that new collections take on every sale.
     uint16 public platformFeeBps;
 
+    /// @dev Per account: `epoch << 1 | isSigner`, where the epoch counts the grants of VOUCHER_SIGNER_ROLE to it.
+    ///      One word, so a voucher mint reads one slot here, as a role check would.
+    mapping(address signer => uint256 state) private _signerStates;
+
     /// @notice A new collection; the indexer discovers collections from this event.
     event CollectionCreated(
         address indexed collection, address indexed owner, string contractURI, uint256 platformFeeBps
     );
     event PlatformFeeUpdated(uint256 previousFeeBps, uint256 newFeeBps);
     event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
+    /// @notice `signer` was granted VOUCHER_SIGNER_ROLE and signs in `epoch` until the role is revoked.
+    event VoucherSignerEpochStarted(address indexed signer, uint256 epoch);
 
     error InvalidPlatformFee(uint256 feeBps, uint256 maxFeeBps);
     error InvalidFeeRecipient(address recipient);
     error InvalidAdmin(address admin);
+    /// @notice The platform fee is above the highest the collection's creator accepts.
+    error PlatformFeeAboveMax(uint256 feeBps, uint256 maxFeeBps);
 
     /// @param admin Platform admin (DEFAULT_ADMIN_ROLE): sets the fee and recipient, grants voucher signers.
     /// @param feeRecipient_ Receives platform fees.
@@ -48,19 +56,32 @@ contract EditionFactory is AccessControl {
         _setPlatformFee(platformFeeBps_);
     }
 
-    /// @notice Creates a collection owned by the caller, taking the current platform fee.
+    /// @notice Creates a collection owned by the caller, taking the current platform fee for its whole life.
     /// @param contractURI_ Collection metadata URI (ERC-7572).
     /// @param royaltyReceiver Default ERC-2981 royalty receiver, or zero for none.
     /// @param royaltyBps Default royalty, in basis points.
+    /// @param maxPlatformFeeBps The highest platform fee the caller accepts: a fee change that lands first makes
+    ///        the call revert instead of being taken silently.
     /// @return collection The new collection's address.
-    function createCollection(string calldata contractURI_, address royaltyReceiver, uint96 royaltyBps)
-        external
-        returns (address collection)
-    {
+    function createCollection(
+        string calldata contractURI_,
+        address royaltyReceiver,
+        uint96 royaltyBps,
+        uint256 maxPlatformFeeBps
+    ) external returns (address collection) {
         uint16 feeBps = platformFeeBps;
+        if (feeBps > maxPlatformFeeBps) revert PlatformFeeAboveMax(feeBps, maxPlatformFeeBps);
         collection = Clones.clone(implementation);
         Collection(collection).initialize(msg.sender, contractURI_, royaltyReceiver, royaltyBps, feeBps);
         emit CollectionCreated(collection, msg.sender, contractURI_, feeBps);
+    }
+
+    /// @notice The epoch `signer` signs vouchers in, or zero if it is not a voucher signer. Vouchers carry it
+    ///         (`MintVoucher.signerEpoch`) and are valid only while it is current: revoking the role ends it, and a
+    ///         new grant starts a new one, so vouchers signed before a revocation stay dead.
+    function voucherSignerEpoch(address signer) external view returns (uint256) {
+        uint256 state = _signerStates[signer];
+        return state & 1 == 0 ? 0 : state >> 1;
     }
 
     /// @notice Sets the fee new collections take (existing collections keep theirs).
@@ -71,6 +92,20 @@ contract EditionFactory is AccessControl {
     /// @notice Sets where platform fees are sent (for every collection, from the next withdrawal).
     function setFeeRecipient(address recipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFeeRecipient(recipient);
+    }
+
+    function _grantRole(bytes32 role, address account) internal override returns (bool granted) {
+        granted = super._grantRole(role, account);
+        if (granted && role == VOUCHER_SIGNER_ROLE) {
+            uint256 epoch = (_signerStates[account] >> 1) + 1;
+            _signerStates[account] = (epoch << 1) | 1;
+            emit VoucherSignerEpochStarted(account, epoch);
+        }
+    }
+
+    function _revokeRole(bytes32 role, address account) internal override returns (bool revoked) {
+        revoked = super._revokeRole(role, account);
+        if (revoked && role == VOUCHER_SIGNER_ROLE) _signerStates[account] &= ~uint256(1);
     }
 
     function _setPlatformFee(uint16 feeBps) private {

@@ -47,7 +47,7 @@ const factory = await viem.deployContract("EditionFactory", [
 const created = await measure(
   "createCollection",
   await factory.write.createCollection(
-    ["ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/collection.json", partner.account.address, 500n],
+    ["ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/collection.json", partner.account.address, 500n, 500n],
     { account: partner.account },
   ),
 );
@@ -115,6 +115,7 @@ const voucher = {
   price: 0n,
   id: 1n,
   deadline: 2n ** 32n,
+  signerEpoch: await factory.read.voucherSignerEpoch([platform.account.address]),
 };
 const signature = await signMintVoucher(platform, { collection: collection.address, chainId, voucher });
 await measure(

@@ -57,6 +57,8 @@ interface ICollectionTypes {
     /// @param price Total to pay for the whole voucher, in wei; may be zero.
     /// @param id Unique voucher id; each id can be used once per collection.
     /// @param deadline Last second at which the voucher can be used.
+    /// @param signerEpoch The signer's epoch when it signed (`EditionFactory.voucherSignerEpoch`): a revocation of
+    ///        the signer's role ends the epoch, and with it every voucher signed in it.
     struct MintVoucher {
         address recipient;
         uint256 edition;
@@ -64,6 +66,7 @@ interface ICollectionTypes {
         uint256 price;
         uint256 id;
         uint256 deadline;
+        uint256 signerEpoch;
     }
 
     // ----------------------------------------------------------------------------------------------- events
@@ -114,8 +117,11 @@ interface ICollectionTypes {
     event ReferralBpsUpdated(uint256 indexed edition, uint256 referralBps);
     event RedeemableUpdated(uint256 indexed edition, bool redeemable);
     event EditionPauseUpdated(uint256 indexed edition, bool paused);
-    /// @notice The collection was paused (all sales and redemptions stop) by `account`.
+    /// @notice The collection was paused (all sales and redemptions stop) by `account`; see {PauseApplied}.
     event Paused(address account);
+    /// @notice The pause now holds for editions 1 to `appliedThrough` (and any created since it began), out of
+    ///         `editionCount`; complete when they are equal.
+    event PauseApplied(uint256 appliedThrough, uint256 editionCount);
     event Unpaused(address account);
     /// @notice The URI of `id` is final (OpenSea's convention).
     event PermanentURI(string value, uint256 indexed id);
@@ -127,7 +133,10 @@ interface ICollectionTypes {
     event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
     event PartnerWithdrawal(address indexed recipient, uint256 amount);
     event PlatformWithdrawal(address indexed recipient, uint256 amount);
-    event ReferralWithdrawal(address indexed referrer, uint256 amount);
+    /// @notice `referrer`'s credit of `amount` wei was sent to `recipient` (the referrer itself unless it chose).
+    event ReferralWithdrawal(address indexed referrer, address indexed recipient, uint256 amount);
+    /// @notice `holder` allowed (or stopped) `operator` to redeem its tokens.
+    event ApprovalForRedemption(address indexed holder, address indexed operator, bool approved);
 
     // ----------------------------------------------------------------------------------------------- errors
 
@@ -155,6 +164,11 @@ interface ICollectionTypes {
     error NotAnAllowlistPhase(uint256 edition, uint256 phase);
     error NotAllowlisted(uint256 edition, uint256 phase, address account, uint256 allowance);
     error SelfReferral(address referrer);
+    /// @notice A referrer that could never withdraw its credit (this collection, its factory, the implementation).
+    error InvalidReferrer(address referrer);
+    error InvalidRecipient(address recipient);
+    /// @notice `operator` is neither `holder` nor approved by it for redemption.
+    error RedemptionNotApproved(address operator, address holder);
     error URIFrozen(uint256 edition);
     error Soulbound(uint256 edition);
     error NotRedeemable(uint256 edition);
@@ -162,6 +176,8 @@ interface ICollectionTypes {
     error VoucherExpired(uint256 voucherId, uint256 deadline, uint256 timestamp);
     error VoucherAlreadyUsed(uint256 voucherId);
     error InvalidVoucherSignature(address recoveredSigner);
+    /// @notice The voucher was signed in an epoch of `signer` that has ended (its role was revoked since).
+    error VoucherSignerEpochEnded(address signer, uint256 voucherEpoch, uint256 currentEpoch);
     error LengthMismatch(uint256 recipients, uint256 quantities);
     error NothingToWithdraw();
     error WithdrawalFailed(address recipient, uint256 amount);

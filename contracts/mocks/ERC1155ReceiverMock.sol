@@ -23,6 +23,9 @@ contract ERC1155ReceiverMock is IERC1155Receiver {
     /// @notice Whether the last re-entrant call succeeded, and its return or revert data.
     bool public reentrySucceeded;
     bytes public reentryResult;
+    /// @notice How many times each acceptance hook was called.
+    uint256 public singleHookCalls;
+    uint256 public batchHookCalls;
 
     error Rejected();
 
@@ -45,6 +48,7 @@ contract ERC1155ReceiverMock is IERC1155Receiver {
     }
 
     function onERC1155Received(address, address, uint256, uint256, bytes calldata) external returns (bytes4) {
+        ++singleHookCalls;
         return _respond(IERC1155Receiver.onERC1155Received.selector);
     }
 
@@ -52,6 +56,7 @@ contract ERC1155ReceiverMock is IERC1155Receiver {
         external
         returns (bytes4)
     {
+        ++batchHookCalls;
         return _respond(IERC1155Receiver.onERC1155BatchReceived.selector);
     }
 

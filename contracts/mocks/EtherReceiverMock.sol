@@ -2,7 +2,8 @@
 pragma solidity 0.8.28;
 
 /// @title EtherReceiverMock
-/// @notice TEST ONLY. A payout recipient that accepts ether, rejects it, or re-enters a target when paid.
+/// @notice TEST ONLY. A payout recipient that accepts ether, rejects it, or re-enters a target when paid. It can
+///         also send any call (e.g. to withdraw what it is owed to another address).
 contract EtherReceiverMock {
     enum Mode {
         Accept,
@@ -20,6 +21,17 @@ contract EtherReceiverMock {
         mode = mode_;
         target = target_;
         reentry = reentry_;
+    }
+
+    /// @notice Sends `data` to `to`, bubbling up a revert.
+    function execute(address to, bytes calldata data) external returns (bytes memory) {
+        (bool ok, bytes memory result) = to.call(data);
+        if (!ok) {
+            assembly ("memory-safe") {
+                revert(add(result, 0x20), mload(result))
+            }
+        }
+        return result;
     }
 
     receive() external payable {

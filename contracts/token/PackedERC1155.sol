@@ -14,7 +14,8 @@ import {ERC165, IERC165} from "@openzeppelin/contracts/utils/introspection/ERC16
 ///      otherwise). Here each `(id, account)` word holds the token balance in its low 32 bits and seven 32-bit
 ///      counters above it (see {Collection}), so one SSTORE updates both. Balances fit in 32 bits because the
 ///      derived contract caps every id's total supply below 2^32 (a uint32 max supply). Errors, events, acceptance checks
-///      and approval rules are OpenZeppelin's (IERC1155Errors, ERC1155Utils), so behaviour matches OZ's ERC1155.
+///      and approval rules are OpenZeppelin's (IERC1155Errors, ERC1155Utils), so behaviour matches OZ 5.7's ERC1155,
+///      down to which event a batch of one id emits (test/contracts/tokens.test.ts compares the two).
 abstract contract PackedERC1155 is ERC165, IERC1155, IERC1155MetadataURI, IERC1155Errors {
     /// @dev Low 32 bits of a packed word: the token balance.
     uint256 internal constant BALANCE_MASK = 0xffffffff;
@@ -84,7 +85,10 @@ abstract contract PackedERC1155 is ERC165, IERC1155, IERC1155MetadataURI, IERC11
             _checkTransferable(ids[i]);
             _move(from, to, ids[i], values[i]);
         }
-        emit TransferBatch(msg.sender, from, to, ids, values);
+        // As OpenZeppelin 5's ERC1155._update: a batch of one id is announced as a TransferSingle (the receiver's
+        // batch hook is still the one called, as OpenZeppelin's safeBatchTransferFrom does).
+        if (ids.length == 1) emit TransferSingle(msg.sender, from, to, ids[0], values[0]);
+        else emit TransferBatch(msg.sender, from, to, ids, values);
         ERC1155Utils.checkOnERC1155BatchReceived(msg.sender, from, to, ids, values, data);
     }
 

@@ -62,8 +62,10 @@ export async function seedDemo(publicClient: PublicClient, wallets: DemoWallets,
   };
 
   const factory = getContract({ address: factoryAddress, abi: factoryArtifact.abi, client: { public: publicClient, wallet: partner } });
+  // The partner accepts the fee it sees now: a fee change landing before its transaction makes it revert.
+  const fee = await factory.read.platformFeeBps();
   const created = await wait(
-    await factory.write.createCollection(["ipfs://perkmint-demo/collection.json", partner.account.address, 500n]),
+    await factory.write.createCollection(["ipfs://perkmint-demo/collection.json", partner.account.address, 500n, BigInt(fee)]),
   );
   const [event] = parseEventLogs({ abi: factoryArtifact.abi, logs: created.logs, eventName: "CollectionCreated" });
   if (!event) throw new Error("createCollection emitted no CollectionCreated event");

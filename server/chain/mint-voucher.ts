@@ -1,6 +1,10 @@
 import type { Account, Address, Chain, Hex, Transport, WalletClient } from "viem";
 
-/** A voucher as the Collection contract's `mintWithVoucher` takes it. `price` is the total for the voucher, in wei. */
+/**
+ * A voucher as the Collection contract's `mintWithVoucher` takes it. `price` is the total for the voucher, in wei.
+ * `signerEpoch` is the signer's epoch when it signs (`factory.voucherSignerEpoch(signer)`, read just before
+ * signing): revoking the signer's role ends the epoch, so the voucher stays dead even if the role is granted again.
+ */
 export type MintVoucher = {
   recipient: Address;
   edition: bigint;
@@ -8,6 +12,7 @@ export type MintVoucher = {
   price: bigint;
   id: bigint;
   deadline: bigint;
+  signerEpoch: bigint;
 };
 
 /** The EIP-712 types of a MintVoucher; they must match `MINT_VOUCHER_TYPEHASH` in contracts/Collection.sol. */
@@ -19,6 +24,7 @@ export const mintVoucherTypes = {
     { name: "price", type: "uint256" },
     { name: "id", type: "uint256" },
     { name: "deadline", type: "uint256" },
+    { name: "signerEpoch", type: "uint256" },
   ],
 } as const;
 

@@ -315,6 +315,95 @@ describe("Collection: editions and settings", () => {
       await viem.assertions.revertWithCustomError(collection.write.pause(), collection, "AccessControlUnauthorizedAccount");
     });
 
+    it("transferOwnership ends every role granted under the previous owner", async () => {
+      const { collection, partner, alice, bob, carol, dave } = await networkHelpers.loadFixture(fixture);
+      // Under the partner: alice a second admin, bob an edition admin, carol an edition admin appointed by alice.
+      await collection.write.grantRole([DEFAULT_ADMIN_ROLE, alice.account.address]);
+      await collection.write.grantRole([EDITION_ADMIN_ROLE, bob.account.address]);
+      await collection.write.grantRole([EDITION_ADMIN_ROLE, carol.account.address], { account: alice.account });
+      await collection.write.transferOwnership([dave.account.address]);
+
+      for (const [role, who] of [
+        [DEFAULT_ADMIN_ROLE, alice],
+        [DEFAULT_ADMIN_ROLE, partner],
+        [EDITION_ADMIN_ROLE, bob],
+        [EDITION_ADMIN_ROLE, carol],
+      ] as const) {
+        expect(await collection.read.hasRole([role, who.account.address]), who.account.address).to.equal(false);
+      }
+      const unauthorized = (who: typeof alice, role: `0x${string}`) => [getAddress(who.account.address), role] as [`0x${string}`, `0x${string}`];
+      // The old co-admin can no longer redirect the new owner's proceeds or revoke the new owner.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.setPayoutRecipient([alice.account.address], { account: alice.account }),
+        collection,
+        "AccessControlUnauthorizedAccount",
+        unauthorized(alice, DEFAULT_ADMIN_ROLE),
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.revokeRole([DEFAULT_ADMIN_ROLE, dave.account.address], { account: alice.account }),
+        collection,
+        "AccessControlUnauthorizedAccount",
+        unauthorized(alice, DEFAULT_ADMIN_ROLE),
+      );
+      for (const who of [bob, carol]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          collection.write.pause({ account: who.account }),
+          collection,
+          "AccessControlUnauthorizedAccount",
+          unauthorized(who, EDITION_ADMIN_ROLE),
+        );
+      }
+      // On-chain, the new owner sees exactly who holds what.
+      expect((await collection.read.getRoleMembers([DEFAULT_ADMIN_ROLE])).map((a) => getAddress(a))).to.deep.equal([getAddress(dave.account.address)]);
+      expect(await collection.read.getRoleMemberCount([EDITION_ADMIN_ROLE])).to.equal(0n);
+      // Until the new owner grants a role again.
+      await collection.write.grantRole([EDITION_ADMIN_ROLE, bob.account.address], { account: dave.account });
+      await collection.write.pause({ account: bob.account });
+      expect((await collection.read.getRoleMembers([EDITION_ADMIN_ROLE])).map((a) => getAddress(a))).to.deep.equal([getAddress(bob.account.address)]);
+    });
+
+    it("lists every role's members on-chain (AccessControlEnumerable), the owner first among admins", async () => {
+      const { collection, publicClient, partner, alice, bob, carol } = await networkHelpers.loadFixture(fixture);
+      expect(await collection.read.supportsInterface(["0x5a05180f"])).to.equal(true); // IAccessControlEnumerable
+      expect(await collection.read.getRoleMemberCount([DEFAULT_ADMIN_ROLE])).to.equal(1n);
+      expect(getAddress(await collection.read.getRoleMember([DEFAULT_ADMIN_ROLE, 0n]))).to.equal(getAddress(partner.account.address));
+      await collection.write.grantRole([DEFAULT_ADMIN_ROLE, alice.account.address]);
+      for (const who of [alice, bob, carol]) await collection.write.grantRole([EDITION_ADMIN_ROLE, who.account.address]);
+      // Granting a role held already changes nothing (the owner is always an admin).
+      const again = await collection.write.grantRole([DEFAULT_ADMIN_ROLE, partner.account.address]);
+      expect((await publicClient.waitForTransactionReceipt({ hash: again })).logs).to.deep.equal([]);
+      await collection.write.revokeRole([EDITION_ADMIN_ROLE, alice.account.address]);
+      expect((await collection.read.getRoleMembers([DEFAULT_ADMIN_ROLE])).map((a) => getAddress(a))).to.deep.equal(
+        [partner, alice].map((w) => getAddress(w.account.address)),
+      );
+      expect(getAddress(await collection.read.getRoleMember([DEFAULT_ADMIN_ROLE, 1n]))).to.equal(getAddress(alice.account.address));
+      expect((await collection.read.getRoleMembers([EDITION_ADMIN_ROLE])).map((a) => getAddress(a)).sort()).to.deep.equal(
+        [bob, carol].map((w) => getAddress(w.account.address)).sort(),
+      );
+      expect(await collection.read.getRoleMemberCount([EDITION_ADMIN_ROLE])).to.equal(2n);
+    });
+
+    it("the owner's admin role goes only with ownership: no admin can revoke it and the owner cannot renounce it", async () => {
+      const { collection, partner, alice } = await networkHelpers.loadFixture(fixture);
+      await collection.write.grantRole([DEFAULT_ADMIN_ROLE, alice.account.address]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.revokeRole([DEFAULT_ADMIN_ROLE, partner.account.address], { account: alice.account }),
+        collection,
+        "OwnerRoleNotRevocable",
+        [getAddress(partner.account.address)],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.renounceRole([DEFAULT_ADMIN_ROLE, partner.account.address]),
+        collection,
+        "OwnerRoleNotRevocable",
+        [getAddress(partner.account.address)],
+      );
+      // The owner can still drop every other role at once: a transfer of ownership to itself.
+      await collection.write.transferOwnership([partner.account.address]);
+      expect(await collection.read.hasRole([DEFAULT_ADMIN_ROLE, alice.account.address])).to.equal(false);
+      expect(await collection.read.hasRole([DEFAULT_ADMIN_ROLE, partner.account.address])).to.equal(true);
+    });
+
     it("setPayoutRecipient redirects proceeds; zero restores the owner", async () => {
       const { collection, partner, bob } = await networkHelpers.loadFixture(fixture);
       expect(getAddress(await collection.read.payoutRecipient())).to.equal(getAddress(partner.account.address));

@@ -57,7 +57,7 @@ describe("EditionFactory", () => {
   describe("createCollection", () => {
     it("clones the implementation (ERC-1167), initialises it for the caller and emits CollectionCreated", async () => {
       const { factory, publicClient, alice } = await networkHelpers.loadFixture(fixture);
-      const hash = await factory.write.createCollection(["ipfs://alice.json", zeroAddress, 0n], { account: alice.account });
+      const hash = await factory.write.createCollection(["ipfs://alice.json", zeroAddress, 0n, BigInt(FEE_BPS)], { account: alice.account });
       const receipt = await publicClient.waitForTransactionReceipt({ hash });
       const [event] = parseEventLogs({ abi: factory.abi, logs: receipt.logs, eventName: "CollectionCreated" });
       expect(getAddress(event!.args.owner)).to.equal(getAddress(alice.account.address));
@@ -145,10 +145,30 @@ describe("EditionFactory", () => {
       expect(await clone.read.contractURI()).to.equal("");
     });
 
+    it("refuses a platform fee above the highest the creator accepts", async () => {
+      const { factory, platform, alice, publicClient } = await networkHelpers.loadFixture(fixture);
+      // A fee change lands before the creator's transaction.
+      await factory.write.setPlatformFee([800], { account: platform.account });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        factory.write.createCollection(["", zeroAddress, 0n, BigInt(FEE_BPS)], { account: alice.account }),
+        factory,
+        "PlatformFeeAboveMax",
+        [800n, BigInt(FEE_BPS)],
+      );
+      const hash = await factory.write.createCollection(["", zeroAddress, 0n, 800n], { account: alice.account });
+      const [event] = parseEventLogs({ abi: factory.abi, logs: (await publicClient.waitForTransactionReceipt({ hash })).logs, eventName: "CollectionCreated" });
+      expect(event!.args.platformFeeBps).to.equal(800n);
+      // Accepting more than the fee takes the fee, not the maximum.
+      await factory.write.setPlatformFee([100], { account: platform.account });
+      const second = await factory.write.createCollection(["", zeroAddress, 0n, 1000n], { account: alice.account });
+      const [created] = parseEventLogs({ abi: factory.abi, logs: (await publicClient.waitForTransactionReceipt({ hash: second })).logs, eventName: "CollectionCreated" });
+      expect(created!.args.platformFeeBps).to.equal(100n);
+    });
+
     it("rejects an invalid default royalty", async () => {
       const { factory, alice, collection } = await networkHelpers.loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        factory.write.createCollection(["", alice.account.address, 10_001n], { account: alice.account }),
+        factory.write.createCollection(["", alice.account.address, 10_001n, BigInt(FEE_BPS)], { account: alice.account }),
         collection,
         "ERC2981InvalidDefaultRoyalty",
         [10_001n, 10_000n],
@@ -170,7 +190,7 @@ describe("EditionFactory", () => {
         [1001n, 1000n],
       );
       expect(await collection.read.platformFeeBps()).to.equal(BigInt(FEE_BPS));
-      const hash = await factory.write.createCollection(["", zeroAddress, 0n], { account: alice.account });
+      const hash = await factory.write.createCollection(["", zeroAddress, 0n, 1000n], { account: alice.account });
       const [event] = parseEventLogs({
         abi: factory.abi,
         logs: (await publicClient.waitForTransactionReceipt({ hash })).logs,

@@ -55,7 +55,7 @@ export async function deployDrop(viem: HardhatViemHelpers) {
     FEE_BPS,
     signer.account.address,
   ]);
-  const hash = await factory.write.createCollection(["ipfs://collection.json", partner.account.address, 500n], {
+  const hash = await factory.write.createCollection(["ipfs://collection.json", partner.account.address, 500n, BigInt(FEE_BPS)], {
     account: partner.account,
   });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });

@@ -75,6 +75,7 @@ describe("Collection: payouts", () => {
     );
     await viem.assertions.emitWithArgs(collection.write.withdrawReferralRewards([carol.account.address]), collection, "ReferralWithdrawal", [
       getAddress(carol.account.address),
+      getAddress(carol.account.address),
       PRICE / 10n,
     ]);
     expect(await collection.read.referralTotals()).to.deep.equal([owed.referral + PRICE / 10n, owed.referral + PRICE / 10n]);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { encodeFunctionData, getAddress, parseEventLogs, zeroAddress, type Address, type Hex } from "viem";
+import { decodeFunctionResult, encodeFunctionData, getAddress, parseEventLogs, zeroAddress, type Address, type Hex } from "viem";
 import { buildAllowlist } from "../../server/chain/allowlist.ts";
 import { deployDrop, phase, PRICE } from "./fixture.ts";
 
@@ -355,6 +355,56 @@ describe("Collection: sales", () => {
         );
       }
     });
+
+    it("refuses referrers that could never withdraw: the collection itself, its factory and the implementation", async () => {
+      const { collection, factory, createEdition, alice } = await networkHelpers.loadFixture(fixture);
+      const id = await createEdition({ referralBps: 1000 });
+      for (const referrer of [collection.address, factory.address, await factory.read.implementation()]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          collection.write.mint([id, alice.account.address, 1n, 0n, referrer], { account: alice.account, value: PRICE }),
+          collection,
+          "InvalidReferrer",
+          [getAddress(referrer)],
+        );
+      }
+      // Zero still means "no referrer": nothing is credited, and the sale's whole share goes to the partner.
+      await collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], { account: alice.account, value: PRICE });
+      expect(await collection.read.referralTotals()).to.deep.equal([0n, 0n]);
+      expect(await collection.read.referralBalance([zeroAddress])).to.equal(0n);
+    });
+
+    it("lets a referrer withdraw its credit to an address of its choice (e.g. a contract that cannot take ether)", async () => {
+      const { collection, createEdition, alice, dave, publicClient } = await networkHelpers.loadFixture(fixture);
+      const id = await createEdition({ referralBps: 1000 });
+      const referrer = await viem.deployContract("EtherReceiverMock");
+      await referrer.write.configure([1, zeroAddress, "0x"]); // rejects ether
+      await collection.write.mint([id, alice.account.address, 2n, 0n, referrer.address], { account: alice.account, value: 2n * PRICE });
+      const reward = (2n * PRICE * 1000n) / 10_000n;
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.withdrawReferralRewards([referrer.address]),
+        collection,
+        "WithdrawalFailed",
+        [getAddress(referrer.address), reward],
+      );
+      // Only the referrer itself chooses where its credit goes.
+      await viem.assertions.revertWithCustomError(
+        collection.write.withdrawReferralRewardsTo([dave.account.address], { account: dave.account }),
+        collection,
+        "NothingToWithdraw",
+      );
+      const before = await publicClient.getBalance({ address: dave.account.address });
+      const data = encodeFunctionData({ abi: collection.abi, functionName: "withdrawReferralRewardsTo", args: [dave.account.address] });
+      await viem.assertions.emitWithArgs(referrer.write.execute([collection.address, data]), collection, "ReferralWithdrawal", [
+        getAddress(referrer.address),
+        getAddress(dave.account.address),
+        reward,
+      ]);
+      expect(await publicClient.getBalance({ address: dave.account.address })).to.equal(before + reward);
+      expect(await collection.read.referralBalance([referrer.address])).to.equal(0n);
+      expect(await collection.read.referralTotals()).to.deep.equal([reward, reward]);
+      const toZero = encodeFunctionData({ abi: collection.abi, functionName: "withdrawReferralRewardsTo", args: [zeroAddress] });
+      await viem.assertions.revertWithCustomErrorWithArgs(referrer.write.execute([collection.address, toZero]), collection, "InvalidRecipient", [zeroAddress]);
+    });
   });
 
   describe("airdrop", () => {
@@ -411,19 +461,39 @@ describe("Collection: sales", () => {
       );
     });
 
-    it("books supply before receiver hooks run, so a re-entrant mint cannot exceed it", async () => {
+    it("books supply per recipient: a receiver hook sees the supply of the balances credited so far", async () => {
+      const { collection, createEdition, alice } = await networkHelpers.loadFixture(fixture);
+      const id = await createEdition({ maxSupply: 10 });
+      const receiver = await viem.deployContract("ERC1155ReceiverMock");
+      // The second recipient's hook reads the edition: alice's 2 and its own 3 are minted, carol's 4 not yet.
+      const read = encodeFunctionData({ abi: collection.abi, functionName: "edition", args: [id] });
+      await receiver.write.configure([3, collection.address, read, 0n]);
+      const carol = "0x000000000000000000000000000000000000ca01";
+      await collection.write.airdrop([id, [alice.account.address, receiver.address, carol], [2n, 3n, 4n]]);
+      expect(await receiver.read.reentrySucceeded()).to.equal(true);
+      const seen = decodeFunctionResult({ abi: collection.abi, functionName: "edition", data: (await receiver.read.reentryResult()) as Hex });
+      expect(seen.minted).to.equal(5n);
+      expect((await collection.read.edition([id])).minted).to.equal(9n);
+    });
+
+    it("a re-entrant mint from a receiver hook cannot push an airdrop past max supply", async () => {
       const { collection, createEdition, alice } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition({ maxSupply: 2 });
       const receiver = await viem.deployContract("ERC1155ReceiverMock");
       const mintData = encodeFunctionData({ abi: collection.abi, functionName: "mint", args: [id, receiver.address, 1n, 0n, zeroAddress] });
       await receiver.write.configure([3, collection.address, mintData, PRICE]);
       await alice.sendTransaction({ to: receiver.address, value: PRICE });
-      await collection.write.airdrop([id, [receiver.address, alice.account.address], [1n, 1n]]);
-      expect(await receiver.read.reentrySucceeded()).to.equal(false);
-      const reason = (await receiver.read.reentryResult()) as Hex;
-      expect(reason.slice(0, 10)).to.equal(
-        encodeFunctionData({ abi: [{ type: "function", name: "ExceedsMaxSupply", inputs: [{ type: "uint256" }, { type: "uint256" }, { type: "uint256" }, { type: "uint256" }], outputs: [], stateMutability: "nonpayable" }], functionName: "ExceedsMaxSupply", args: [0n, 0n, 0n, 0n] }).slice(0, 10),
+      // The hook's mint takes the last token, so the airdrop's second share no longer fits: all of it reverts.
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.airdrop([id, [receiver.address, alice.account.address], [1n, 1n]]),
+        collection,
+        "ExceedsMaxSupply",
+        [id, 2n, 2n, 1n],
       );
+      expect((await collection.read.edition([id])).minted).to.equal(0n);
+      // Without the re-entrant mint the same airdrop fits exactly.
+      await receiver.write.configure([0, zeroAddress, "0x", 0n]);
+      await collection.write.airdrop([id, [receiver.address, alice.account.address], [1n, 1n]]);
       expect((await collection.read.edition([id])).minted).to.equal(2n);
     });
   });

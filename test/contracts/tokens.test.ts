@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { getAddress, zeroAddress } from "viem";
+import { getAddress, parseEventLogs, zeroAddress } from "viem";
 import { deployDrop, phase, PRICE } from "./fixture.ts";
 
 const { viem, networkHelpers } = await network.create();
@@ -64,6 +64,45 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
         "ERC1155InvalidArrayLength",
         [2n, 1n],
       );
+    });
+
+    it("safeBatchTransferFrom of one id emits TransferSingle and calls the batch hook, as OpenZeppelin 5's ERC1155", async () => {
+      const { collection, publicClient, plain, other, alice } = await networkHelpers.loadFixture(tokensFixture);
+      // The reference: OpenZeppelin's own ERC1155 (BenchToken), holding the same ids for alice.
+      const oz = await viem.deployContract("BenchToken");
+      const a = alice.account.address;
+      await oz.write.run([[{ from: zeroAddress, to: a, id: plain, amount: 5n }, { from: zeroAddress, to: a, id: other, amount: 5n }]]);
+      const transferEvents = async (token: { address: `0x${string}`; abi: typeof collection.abi }, hash: `0x${string}`) => {
+        const { logs } = await publicClient.waitForTransactionReceipt({ hash });
+        return parseEventLogs({ abi: collection.abi, logs: logs.filter((l) => l.address.toLowerCase() === token.address.toLowerCase()) }).map((l) => ({
+          eventName: l.eventName,
+          args: l.args,
+        }));
+      };
+      for (const [ids, values] of [
+        [[plain], [2n]],
+        [[plain, other], [1n, 1n]],
+        [[], []],
+      ] as [bigint[], bigint[]][]) {
+        const seen = [];
+        for (const token of [oz, collection] as const) {
+          const receiver = await viem.deployContract("ERC1155ReceiverMock");
+          const hash = await viem
+            .getContractAt("Collection", token.address, { client: { wallet: alice } })
+            .then((t) => t.write.safeBatchTransferFrom([a, receiver.address, ids, values, "0x"]));
+          seen.push({
+            events: await transferEvents({ address: token.address, abi: collection.abi }, hash),
+            hooks: [await receiver.read.singleHookCalls(), await receiver.read.batchHookCalls()],
+            to: receiver.address,
+          });
+        }
+        const [ozSeen, ours] = seen;
+        // Same events with the same arguments (the receivers differ: compare with each one's own).
+        const normalise = (s: typeof ozSeen) => JSON.stringify(s!.events, (_, v) => (typeof v === "bigint" ? v.toString() : typeof v === "string" && v.toLowerCase() === s!.to.toLowerCase() ? "receiver" : v));
+        expect(normalise(ours), `ids ${ids}`).to.equal(normalise(ozSeen));
+        expect(ours!.hooks, `hooks for ids ${ids}`).to.deep.equal(ozSeen!.hooks);
+        expect(ours!.events[0]!.eventName).to.equal(ids.length === 1 ? "TransferSingle" : "TransferBatch");
+      }
     });
 
     it("requires the holder or an approved operator, and enough balance", async () => {
@@ -161,13 +200,57 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
       expect(await collection.read.balanceOf([alice.account.address, plain])).to.equal(3n);
       // Burned tokens do not free supply.
       expect((await collection.read.edition([plain])).minted).to.equal(5n);
-      // An approved operator (e.g. a redemption service) may redeem for the holder.
-      await collection.write.setApprovalForAll([bob.account.address, true], { account: alice.account });
+      // An operator the holder approved for redemption (e.g. a redemption desk) may redeem for the holder.
+      await collection.write.setApprovalForRedemption([bob.account.address, true], { account: alice.account });
       await viem.assertions.emitWithArgs(
         collection.write.redeem([alice.account.address, plain, 1n, REF], { account: bob.account }),
         collection,
         "Redeemed",
         [plain, getAddress(alice.account.address), REF, getAddress(bob.account.address), 1n],
+      );
+    });
+
+    it("is the holder's own act: an operator approved for all cannot redeem, only one approved for redemption", async () => {
+      const { collection, plain, soulbound, alice, bob } = await networkHelpers.loadFixture(tokensFixture);
+      // A marketplace approved to trade alice's tokens.
+      await collection.write.setApprovalForAll([bob.account.address, true], { account: alice.account });
+      for (const id of [plain, soulbound]) {
+        await viem.assertions.revertWithCustomErrorWithArgs(
+          collection.write.redeem([alice.account.address, id, 1n, REF], { account: bob.account }),
+          collection,
+          "RedemptionNotApproved",
+          [getAddress(bob.account.address), getAddress(alice.account.address)],
+        );
+      }
+      expect(await collection.read.balanceOf([alice.account.address, soulbound])).to.equal(5n);
+      // A redemption approval is its own, given and withdrawn with an event, and needs no approval for all.
+      await collection.write.setApprovalForAll([bob.account.address, false], { account: alice.account });
+      await viem.assertions.emitWithArgs(
+        collection.write.setApprovalForRedemption([bob.account.address, true], { account: alice.account }),
+        collection,
+        "ApprovalForRedemption",
+        [getAddress(alice.account.address), getAddress(bob.account.address), true],
+      );
+      expect(await collection.read.isApprovedForRedemption([alice.account.address, bob.account.address])).to.equal(true);
+      await collection.write.redeem([alice.account.address, soulbound, 1n, REF], { account: bob.account });
+      expect(await collection.read.balanceOf([alice.account.address, soulbound])).to.equal(4n);
+      // It does not let the operator move the tokens.
+      await viem.assertions.revertWithCustomError(
+        collection.write.safeTransferFrom([alice.account.address, bob.account.address, plain, 1n, "0x"], { account: bob.account }),
+        collection,
+        "ERC1155MissingApprovalForAll",
+      );
+      await collection.write.setApprovalForRedemption([bob.account.address, false], { account: alice.account });
+      await viem.assertions.revertWithCustomError(
+        collection.write.redeem([alice.account.address, plain, 1n, REF], { account: bob.account }),
+        collection,
+        "RedemptionNotApproved",
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.setApprovalForRedemption([zeroAddress, true], { account: alice.account }),
+        collection,
+        "ERC1155InvalidOperator",
+        [zeroAddress],
       );
     });
 
@@ -188,7 +271,7 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.redeem([alice.account.address, plain, 1n, REF], { account: bob.account }),
         collection,
-        "ERC1155MissingApprovalForAll",
+        "RedemptionNotApproved",
         [getAddress(bob.account.address), getAddress(alice.account.address)],
       );
       await viem.assertions.revertWithCustomError(collection.write.redeem([alice.account.address, plain, 0n, REF], { account: alice.account }), collection, "ZeroQuantity");

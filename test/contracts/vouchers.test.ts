@@ -19,6 +19,7 @@ async function voucherFixture() {
     price: 0n,
     id: 1n,
     deadline,
+    signerEpoch: 1n,
     ...over,
   });
   const sign = (v: MintVoucher, signer = base.signer, onChain = chainId, collection = base.collection.address) =>
@@ -147,6 +148,43 @@ describe("Collection: vouchers", () => {
     await collection.write.mintWithVoucher([v, BigInt(chainId), await sign(v, bob)], { account: alice.account });
   });
 
+  it("a voucher signed before its signer's role was revoked stays dead when the role is granted again", async () => {
+    const { collection, factory, voucher, sign, chainId, signer, platform, alice, id } = await networkHelpers.loadFixture(voucherFixture);
+    const s = signer.account.address;
+    expect(await factory.read.voucherSignerEpoch([s])).to.equal(1n);
+    const old = voucher({ id: 40n });
+    const oldSignature = await sign(old);
+    await factory.write.revokeRole([VOUCHER_SIGNER_ROLE, s], { account: platform.account });
+    expect(await factory.read.voucherSignerEpoch([s])).to.equal(0n);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      collection.write.mintWithVoucher([old, BigInt(chainId), oldSignature], { account: alice.account }),
+      collection,
+      "InvalidVoucherSignature",
+      [getAddress(s)],
+    );
+    // The platform refunds the points of old vouchers, then grants the signer again.
+    await factory.write.grantRole([VOUCHER_SIGNER_ROLE, s], { account: platform.account });
+    expect(await factory.read.voucherSignerEpoch([s])).to.equal(2n);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      collection.write.mintWithVoucher([old, BigInt(chainId), oldSignature], { account: alice.account }),
+      collection,
+      "VoucherSignerEpochEnded",
+      [getAddress(s), 1n, 2n],
+    );
+    // A voucher claiming the new epoch needs a new signature; one signed now works.
+    await viem.assertions.revertWithCustomError(
+      collection.write.mintWithVoucher([{ ...old, signerEpoch: 2n }, BigInt(chainId), oldSignature], { account: alice.account }),
+      collection,
+      "InvalidVoucherSignature",
+    );
+    const fresh = voucher({ id: 40n, signerEpoch: 2n });
+    await collection.write.mintWithVoucher([fresh, BigInt(chainId), await sign(fresh)], { account: alice.account });
+    expect(await collection.read.balanceOf([alice.account.address, id])).to.equal(2n);
+    // Renouncing ends an epoch too.
+    await factory.write.renounceRole([VOUCHER_SIGNER_ROLE, s], { account: signer.account });
+    expect(await factory.read.voucherSignerEpoch([s])).to.equal(0n);
+  });
+
   it("requires the exact price, and respects max supply, pauses and the recipient", async () => {
     const { collection, voucher, sign, chainId, id, alice } = await networkHelpers.loadFixture(voucherFixture);
     const priced = voucher({ price: 5n });
@@ -268,7 +306,7 @@ describe("Collection: vouchers", () => {
       ),
     );
     expect(await collection.read.MINT_VOUCHER_TYPEHASH()).to.equal(
-      keccak256(toBytes("MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline)")),
+      keccak256(toBytes("MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline,uint256 signerEpoch)")),
     );
     expect(mintVoucherTypes.MintVoucher.map((f) => f.name)).to.deep.equal(Object.keys(voucher()));
   });

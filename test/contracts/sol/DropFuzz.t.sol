@@ -17,7 +17,7 @@ contract DropFuzzTest is TestBase {
     function _deploy(uint16 feeBps) internal returns (Collection collection) {
         EditionFactory factory = new EditionFactory(address(this), FEES, feeBps, address(0));
         vm.prank(PARTNER);
-        collection = Collection(factory.createCollection("", address(0), 0));
+        collection = Collection(factory.createCollection("", address(0), 0, 1_000));
     }
 
     function _edition(Collection collection, uint32 maxSupply, uint16 referralBps, uint80 price, uint24 walletLimit)
@@ -145,7 +145,7 @@ contract DropFuzzTest is TestBase {
     function test_handlerActionsTakeEffect() public {
         EditionFactory factory = new EditionFactory(address(this), FEES, 750, vm.addr(0xA11CE));
         vm.prank(PARTNER);
-        Collection collection = Collection(factory.createCollection("", address(0), 0));
+        Collection collection = Collection(factory.createCollection("", address(0), 0, 1_000));
         address[] memory actors = new address[](3);
         for (uint256 i; i < actors.length; ++i) actors[i] = address(uint160(0xA000 + i));
         DropHandler handler = new DropHandler(collection, PARTNER, 0xA11CE, actors);
@@ -183,5 +183,23 @@ contract DropFuzzTest is TestBase {
         handler.lowerMaxSupply(0, 2);
         assertEq(collection.edition(1).maxSupply, 28, "supply cut");
         assertEq(handler.paidIn(), address(collection).balance + handler.withdrawn(), "books");
+
+        handler.togglePause(0, true); // the collection is paused...
+        handler.createEditions(2, 0); // ...and the partner creates 3 editions meanwhile
+        assertEq(collection.editionCount(), 6, "editions created");
+        (uint256 applied, uint256 editions) = collection.pauseProgress();
+        assertEq(applied, editions, "pause complete");
+        handler.togglePause(0, true);
+        assertTrue(!collection.paused(), "unpaused");
+        bytes32 editionAdmin = collection.EDITION_ADMIN_ROLE();
+        handler.changeRole(0, 1, false, 0); // the partner makes actor 0 an edition admin
+        assertTrue(collection.hasRole(editionAdmin, actors[0]), "role granted");
+        handler.changeRole(1, 2, true, 0); // actor 0 may not make actor 1 an admin
+        assertTrue(!collection.hasRole(bytes32(0), actors[1]), "grant by a non-admin refused");
+        handler.transferOwnership(0, 2, false); // the partner hands the collection to actor 1
+        assertTrue(collection.owner() == actors[1], "ownership moved");
+        assertTrue(!collection.hasRole(editionAdmin, actors[0]), "the old term's role ended");
+        assertTrue(handler.shouldHold(bytes32(0), actors[1]) && !handler.shouldHold(editionAdmin, actors[0]), "ghost");
+        assertTrue(bytes(handler.brokenRoleRule()).length == 0, handler.brokenRoleRule());
     }
 }

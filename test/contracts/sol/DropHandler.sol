@@ -2,11 +2,13 @@
 pragma solidity 0.8.28;
 
 import {Collection} from "../../../contracts/Collection.sol";
+import {EditionFactory} from "../../../contracts/EditionFactory.sol";
 import {ICollectionTypes} from "../../../contracts/interfaces/ICollection.sol";
 import {Vm} from "./TestBase.sol";
 
 /// @notice Drives a collection through arbitrary sequences of sales, vouchers, transfers, burns, redemptions,
-///         supply cuts and withdrawals from arbitrary senders, keeping ghost books of what should be true.
+///         supply cuts, withdrawals, pauses, new editions, role grants and revocations and transfers of ownership
+///         from arbitrary senders, keeping ghost books of what should be true.
 contract DropHandler {
     Vm private constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
@@ -39,6 +41,12 @@ contract DropHandler {
     mapping(uint256 edition => mapping(uint256 phase => mapping(address => uint256))) public ghostPhaseMinted;
     mapping(uint256 voucherId => uint256) public voucherUses;
     mapping(bytes4 => uint256) public calls;
+    /// @notice Ownership terms: each transfer of ownership starts a new one; roles are booked per term.
+    uint256 public ownershipTerm;
+    mapping(uint256 term => mapping(bytes32 role => mapping(address => bool))) public grantedInTerm;
+    bytes32 public constant EDITION_ADMIN_ROLE = keccak256("EDITION_ADMIN_ROLE");
+    /// @notice Set if a role or ownership change succeeded that the rules forbid (reverting here would be ignored).
+    string public brokenRoleRule;
 
     constructor(Collection collection_, address partner_, uint256 signerKey_, address[] memory actors_) {
         collection = collection_;
@@ -72,6 +80,21 @@ contract DropHandler {
 
     function _edition(uint256 seed) private pure returns (uint256) {
         return 1 + (seed % 3);
+    }
+
+    /// @dev The partner or one of the actors: the accounts roles and ownership move between.
+    function _member(uint256 seed) private view returns (address) {
+        return seed % (actors.length + 1) == 0 ? partner : actors[seed % (actors.length + 1) - 1];
+    }
+
+    function _role(bool admin) private pure returns (bytes32) {
+        return admin ? bytes32(0) : EDITION_ADMIN_ROLE;
+    }
+
+    /// @notice Whether `account` should hold `role` now: the owner is always the admin; anything else only if it
+    ///         was granted (and not revoked) in the current ownership term.
+    function shouldHold(bytes32 role, address account) external view returns (bool) {
+        return (role == bytes32(0) && account == collection.owner()) || grantedInTerm[ownershipTerm][role][account];
     }
 
     function mint(uint256 senderSeed, uint256 recipientSeed, uint256 editionSeed, uint256 quantity, uint256 referrerSeed)
@@ -119,10 +142,13 @@ contract DropHandler {
             quantity: 1 + (quantity % 4),
             price: price % 100_000,
             id: voucherId % VOUCHER_IDS,
-            deadline: block.timestamp + 1 hours
+            deadline: block.timestamp + 1 hours,
+            signerEpoch: EditionFactory(collection.factory()).voucherSignerEpoch(vm.addr(signerKey))
         });
         bytes32 structHash = keccak256(
-            abi.encode(collection.MINT_VOUCHER_TYPEHASH(), v.recipient, v.edition, v.quantity, v.price, v.id, v.deadline)
+            abi.encode(
+                collection.MINT_VOUCHER_TYPEHASH(), v.recipient, v.edition, v.quantity, v.price, v.id, v.deadline, v.signerEpoch
+            )
         );
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", collection.DOMAIN_SEPARATOR(), structHash));
         (uint8 sv, bytes32 r, bytes32 s) = vm.sign(signerKey, digest);
@@ -189,14 +215,14 @@ contract DropHandler {
         uint256 id = _edition(editionSeed);
         ICollectionTypes.EditionInfo memory info = collection.edition(id);
         uint256 target = info.maxSupply - (cut % 3);
-        vm.prank(partner);
+        vm.prank(collection.owner());
         try collection.setMaxSupply(id, target) {} catch {}
     }
 
-    /// @notice Pauses or resumes the collection, or one edition, as the partner.
+    /// @notice Pauses or resumes the collection, or one edition, as the owner.
     function togglePause(uint256 editionSeed, bool wholeCollection) external {
         calls[this.togglePause.selector]++;
-        vm.startPrank(partner);
+        vm.startPrank(collection.owner());
         if (wholeCollection) {
             if (collectionPaused) collection.unpause();
             else collection.pause();
@@ -207,6 +233,63 @@ contract DropHandler {
             collection.setEditionPaused(id, editionPaused[id]);
         }
         vm.stopPrank();
+    }
+
+    /// @notice Creates 1 to 8 more editions as an edition admin or the owner, paused or not: a pause must stay
+    ///         reversible in bounded gas however many there are. They are not sold by the other actions.
+    function createEditions(uint256 count, uint256 creatorSeed) external {
+        calls[this.createEditions.selector]++;
+        address creator = _member(creatorSeed);
+        ICollectionTypes.Phase[] memory phases = new ICollectionTypes.Phase[](1);
+        phases[0] = ICollectionTypes.Phase(0, type(uint32).max, uint80(PRICE), 0, bytes32(0));
+        ICollectionTypes.EditionSettings memory settings =
+            ICollectionTypes.EditionSettings(1_000, 0, false, false, address(0), 0, "");
+        for (uint256 i; i < 1 + (count % 8); ++i) {
+            vm.prank(creator);
+            try collection.createEdition(settings, phases) {} catch {}
+        }
+    }
+
+    /// @notice Someone (the owner, an admin or not) grants or revokes a role of one of the members, or a member
+    ///         renounces its own.
+    function changeRole(uint256 callerSeed, uint256 accountSeed, bool admin, uint256 action) external {
+        calls[this.changeRole.selector]++;
+        address caller = _member(callerSeed);
+        address account = _member(accountSeed);
+        bytes32 role = _role(admin);
+        bool callerIsAdmin = collection.hasRole(bytes32(0), caller);
+        action %= 3;
+        vm.prank(caller);
+        if (action == 0) {
+            try collection.grantRole(role, account) {
+                if (!callerIsAdmin) brokenRoleRule = "granted by a non-admin";
+                if (!(role == bytes32(0) && account == collection.owner())) grantedInTerm[ownershipTerm][role][account] = true;
+            } catch {}
+        } else if (action == 1) {
+            try collection.revokeRole(role, account) {
+                if (!callerIsAdmin) brokenRoleRule = "revoked by a non-admin";
+                if (role == bytes32(0) && account == collection.owner()) brokenRoleRule = "owner's admin role revoked";
+                grantedInTerm[ownershipTerm][role][account] = false;
+            } catch {}
+        } else {
+            try collection.renounceRole(role, caller) {
+                if (role == bytes32(0) && caller == collection.owner()) brokenRoleRule = "owner renounced its admin role";
+                grantedInTerm[ownershipTerm][role][caller] = false;
+            } catch {}
+        }
+    }
+
+    /// @notice The owner (or, refused, anyone else) hands the collection to one of the members.
+    function transferOwnership(uint256 callerSeed, uint256 toSeed, bool asOwner) external {
+        calls[this.transferOwnership.selector]++;
+        address caller = asOwner ? collection.owner() : _member(callerSeed);
+        address to = _member(toSeed);
+        bool isOwner = caller == collection.owner();
+        vm.prank(caller);
+        try collection.transferOwnership(to) {
+            if (!isOwner) brokenRoleRule = "ownership taken by a non-owner";
+            ++ownershipTerm;
+        } catch {}
     }
 
     function withdraw(uint256 which, uint256 referrerSeed) external {

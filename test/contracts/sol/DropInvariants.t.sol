@@ -19,7 +19,7 @@ contract DropInvariantsTest is TestBase {
     function setUp() public {
         factory = new EditionFactory(address(this), FEES, 750, vm.addr(SIGNER_KEY));
         vm.prank(PARTNER);
-        collection = Collection(factory.createCollection("ipfs://c", address(0), 0));
+        collection = Collection(factory.createCollection("ipfs://c", address(0), 0, 750));
         address[] memory actors = new address[](5);
         for (uint256 i; i < actors.length; ++i) actors[i] = address(uint160(0xA000 + i));
         handler = new DropHandler(collection, PARTNER, SIGNER_KEY, actors);
@@ -37,7 +37,7 @@ contract DropInvariantsTest is TestBase {
         vm.stopPrank();
 
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](11);
         selectors[0] = DropHandler.mint.selector;
         selectors[1] = DropHandler.mintAllowlisted.selector;
         selectors[2] = DropHandler.mintWithVoucher.selector;
@@ -46,6 +46,9 @@ contract DropInvariantsTest is TestBase {
         selectors[5] = DropHandler.lowerMaxSupply.selector;
         selectors[6] = DropHandler.withdraw.selector;
         selectors[7] = DropHandler.togglePause.selector;
+        selectors[8] = DropHandler.createEditions.selector;
+        selectors[9] = DropHandler.changeRole.selector;
+        selectors[10] = DropHandler.transferOwnership.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
@@ -120,6 +123,77 @@ contract DropInvariantsTest is TestBase {
         for (uint256 id = 1; id <= 3; ++id) {
             assertTrue(collection.edition(id).paused == handler.editionPaused(id), "edition pause flag");
         }
+    }
+
+    /// @notice Gas an unpause may take, whatever the number of editions (it is constant: ~30,000).
+    uint256 internal constant UNPAUSE_GAS_BOUND = 60_000;
+
+    error UnpauseProbe(uint256 gasUsed, bool stillPaused);
+
+    /// @notice The owner can always unpause in bounded gas: however many editions exist (some created while
+    ///         paused), an unpause within {UNPAUSE_GAS_BOUND} succeeds and afterwards no edition refuses a sale for
+    ///         a collection pause. Probed in a call that reverts, so the run's state is untouched.
+    function invariant_ownerCanAlwaysUnpauseInBoundedGas() public {
+        if (!collection.paused()) return;
+        try this.probeUnpause() {
+            assertTrue(false, "the probe must revert");
+        } catch (bytes memory result) {
+            assertTrue(result.length == 68 && bytes4(result) == UnpauseProbe.selector, "unpause failed within the bound");
+            uint256 gasUsed;
+            bool stillPaused;
+            assembly ("memory-safe") {
+                gasUsed := mload(add(result, 36))
+                stillPaused := mload(add(result, 68))
+            }
+            assertLe(gasUsed, UNPAUSE_GAS_BOUND, "unpause gas");
+            assertTrue(!stillPaused, "an edition still refuses sales for the collection pause");
+        }
+    }
+
+    /// @dev Unpauses as the owner within the gas bound, tries a sale of every edition, and reverts with the result.
+    function probeUnpause() external {
+        address owner = collection.owner();
+        vm.prank(owner);
+        uint256 before = gasleft();
+        collection.unpause{gas: UNPAUSE_GAS_BOUND}();
+        uint256 used = before - gasleft();
+        bool stillPaused = collection.paused();
+        uint256 price = handler.PRICE();
+        address buyer = address(0xB0B0);
+        for (uint256 id = 1; id <= collection.editionCount(); ++id) {
+            vm.deal(buyer, price);
+            vm.prank(buyer);
+            try collection.mint{value: price}(id, buyer, 1, 0, address(0)) {}
+            catch (bytes memory reason) {
+                if (reason.length >= 4 && bytes4(reason) == ICollectionTypes.CollectionPaused.selector) stillPaused = true;
+            }
+        }
+        revert UnpauseProbe(used, stillPaused);
+    }
+
+    /// @notice After any transfers of ownership, only roles granted under the current owner are in force: the
+    ///         owner is an admin, every other member was granted its role (by whoever could) since the last
+    ///         transfer and not revoked, and the on-chain lists say exactly that.
+    function invariant_onlyRolesGrantedUnderCurrentOwner() public view {
+        assertTrue(bytes(handler.brokenRoleRule()).length == 0, handler.brokenRoleRule());
+        address owner = collection.owner();
+        bytes32[2] memory roles = [bytes32(0), collection.EDITION_ADMIN_ROLE()];
+        address[] memory members = new address[](handler.actorCount() + 1);
+        members[0] = PARTNER;
+        for (uint256 i; i < handler.actorCount(); ++i) members[i + 1] = handler.actors(i);
+        for (uint256 r; r < 2; ++r) {
+            uint256 held;
+            for (uint256 m; m < members.length; ++m) {
+                bool has = collection.hasRole(roles[r], members[m]);
+                assertTrue(has == handler.shouldHold(roles[r], members[m]), "a role in force that was not granted under this owner");
+                if (has) ++held;
+            }
+            assertEq(collection.getRoleMemberCount(roles[r]), held, "listed members");
+            for (uint256 i; i < held; ++i) {
+                assertTrue(handler.shouldHold(roles[r], collection.getRoleMember(roles[r], i)), "listed member");
+            }
+        }
+        assertTrue(collection.getRoleMember(bytes32(0), 0) == owner, "the owner is listed first");
     }
 
     /// @notice A voucher id is used at most once, and is marked used exactly when it was.

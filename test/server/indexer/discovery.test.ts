@@ -34,7 +34,7 @@ describe("indexer: collections discovered from the factory, including mid-range 
     const from = tc.wallet.account.address;
     const send = (to: Address, data: Hex) => tc.rpc<Hex>("eth_sendTransaction", [{ from, to, data, gas: "0x7a1200" }]);
     const createCollection = (uri: string) =>
-      send(platform.factory, encodeFunctionData({ abi: factory.abi, functionName: "createCollection", args: [uri, from, 0n] }));
+      send(platform.factory, encodeFunctionData({ abi: factory.abi, functionName: "createCollection", args: [uri, from, 0n, 1000n] }));
     const createEdition = (c: Address) =>
       send(
         c,
