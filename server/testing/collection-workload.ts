@@ -48,8 +48,10 @@ export async function seedCollectionWorkload(
   };
 
   const platform = await deployTestPlatform(tc);
+  // The highest platform fee the partner accepts: today's (a fee raised before this lands would be refused).
+  const fee = (await tc.publicClient.readContract({ address: platform.factory, abi: factoryAbi, functionName: "platformFeeBps" })) as number | bigint;
   const created = await wait(
-    await tc.wallet.writeContract({ address: platform.factory, abi: factoryAbi, functionName: "createCollection", args: ["ipfs://bench/collection.json", partner, 500n] }),
+    await tc.wallet.writeContract({ address: platform.factory, abi: factoryAbi, functionName: "createCollection", args: ["ipfs://bench/collection.json", partner, 500n, BigInt(fee)] }),
   );
   const [event] = parseEventLogs({ abi: factoryAbi, logs: created.logs, eventName: "CollectionCreated" }) as unknown as { args: { collection: Address } }[];
   if (!event) throw new Error("createCollection emitted no CollectionCreated event");
