@@ -1,22 +1,28 @@
 import { randomUUID } from "node:crypto";
-import express from "express";
+import express, { Router } from "express";
 import type { Logger } from "pino";
-import type { PublicClient } from "viem";
+import type { ChainHeadSource } from "../chain/head-watcher.ts";
 import { collectionsRouter, describeCollectionsRoutes } from "../collections/routes.ts";
 import type { PrismaClient } from "../database/client.ts";
 import { describeWalletsRoutes, walletsRouter } from "../wallets/routes.ts";
+import { refuseOversizedBodies } from "./body.ts";
+import { requestDeadline } from "./deadline.ts";
 import { describeHealthRoutes, healthRouter } from "./health.ts";
+import { methodNotAllowed, routesOf } from "./methods.ts";
 import { metricsRouter } from "./metrics.ts";
 import { buildOpenApiDocument, OpenAPIRegistry } from "./openapi.ts";
 import { errorHandler, notFoundHandler } from "./problem.ts";
 
 export type AppDeps = {
   prisma: PrismaClient;
-  publicClient: PublicClient;
+  /** The chain's head as last seen (a HeadWatcher): /health never waits on the chain itself. */
+  chainHead: ChainHeadSource;
   chainId: number;
   confirmations: number;
   /** /health reports the indexer stalled after this long without progress while the head moves. */
   stallSeconds?: number;
+  /** Every request is answered within this long (default 10 s): a 504 problem when its route has not by then. */
+  requestTimeoutMs?: number;
   logger: Logger;
 };
 
@@ -41,18 +47,21 @@ export function createApp(deps: AppDeps) {
     });
     next();
   });
-  app.use(express.json({ limit: "100kb" }));
+  app.use(requestDeadline(deps.requestTimeoutMs ?? 10_000));
+  // No route takes a body yet: none is parsed (a route that takes one mounts jsonBody() itself), and a declared
+  // length beyond what any route could accept is refused before it is read.
+  app.use(refuseOversizedBodies());
 
   const registry = new OpenAPIRegistry();
   for (const describe of [describeHealthRoutes, describeCollectionsRoutes, describeWalletsRoutes]) describe(registry);
   const openapi = buildOpenApiDocument(registry);
-  app.get("/openapi.json", (_req, res) => {
+  const docs = Router();
+  docs.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });
-  app.use(healthRouter(deps));
-  app.use(metricsRouter());
-  app.use(collectionsRouter(deps));
-  app.use(walletsRouter(deps));
+  const routers = [docs, healthRouter(deps), metricsRouter(), collectionsRouter(deps), walletsRouter(deps)];
+  for (const router of routers) app.use(router);
+  app.use(methodNotAllowed(routers.flatMap(routesOf)));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
