@@ -66,10 +66,12 @@ export class HeadSubscription {
     }
     this.ws = ws;
     let refusal: string | undefined;
+    let ended = false;
     ws.addEventListener("open", () => {
       ws.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_subscribe", params: ["newHeads"] }));
     });
     ws.addEventListener("message", (event) => {
+      if (ended) return;
       if (!this.subscribed) {
         // The first answer is the subscription's: its id, or the node's refusal.
         let answer: { id?: unknown; result?: unknown; error?: { message?: unknown } } = {};
@@ -96,14 +98,23 @@ export class HeadSubscription {
       }
       this.o.onHead();
     });
-    // An error is always followed by a close event, which reconnects; nothing to do here (see the class comment).
-    ws.addEventListener("error", () => {});
-    ws.addEventListener("close", (event) => {
+    // A failed connection attempt fires `error` and, in Node's WebSocket, no `close` after it; an open connection
+    // that fails fires both. Whichever comes first ends this connection, once. Never close() from the error listener:
+    // on a socket that is still connecting that fails it again, firing `error` again, until the stack overflows.
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
       if (this.ws === ws) this.ws = undefined;
       this.subscribed = false;
       if (this.closed) return;
-      this.lost(new Error(refusal ?? `connection closed (code ${event.code}${event.reason ? `, ${event.reason}` : ""})`));
+      this.lost(new Error(refusal ?? reason));
+    };
+    ws.addEventListener("error", (event) => {
+      end(`connection failed${(event as ErrorEvent).message ? `: ${(event as ErrorEvent).message}` : ""}`);
+      // An open socket that failed is closed later, outside this listener (see above).
+      if (ws.readyState === WebSocket.OPEN) setImmediate(() => ws.close());
     });
+    ws.addEventListener("close", (event) => end(`connection closed (code ${event.code}${event.reason ? `, ${event.reason}` : ""})`));
   }
 
   /** Notes the loss (logged once per outage) and schedules the next attempt. */
