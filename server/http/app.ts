@@ -12,6 +12,7 @@ import { methodNotAllowed, routesOf } from "./methods.ts";
 import { metricsRouter } from "./metrics.ts";
 import { buildOpenApiDocument, OpenAPIRegistry } from "./openapi.ts";
 import { errorHandler, notFoundHandler } from "./problem.ts";
+import { OutageLog } from "../lib/outage.ts";
 
 export type AppDeps = {
   prisma: PrismaClient;
@@ -31,6 +32,8 @@ const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
 /** The HTTP API. Stateless: every process built from the same deps answers alike, so it scales horizontally. */
 export function createApp(deps: AppDeps) {
   const app = express();
+  // Requests that meet a database outage log it once; the next request answered without a server error ends it.
+  const databaseOutage = new OutageLog({ logger: deps.logger, what: "database (API)" });
   app.disable("x-powered-by");
   app.set("etag", false);
   app.use((req, res, next) => {
@@ -40,6 +43,7 @@ export function createApp(deps: AppDeps) {
     res.set("x-request-id", requestId);
     const started = process.hrtime.bigint();
     res.on("finish", () => {
+      if (databaseOutage.active && res.statusCode < 500 && req.path.startsWith("/v1/")) databaseOutage.success();
       deps.logger.debug(
         { requestId, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
         "request",
@@ -63,6 +67,6 @@ export function createApp(deps: AppDeps) {
   for (const router of routers) app.use(router);
   app.use(methodNotAllowed(routers.flatMap(routesOf)));
   app.use(notFoundHandler);
-  app.use(errorHandler(deps.logger));
+  app.use(errorHandler(deps.logger, databaseOutage));
   return app;
 }

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from "express";
 import type { Logger } from "pino";
 import { z } from "zod";
 import { databaseFault } from "../database/faults.ts";
+import { OutageLog } from "../lib/outage.ts";
 
 export type ProblemFieldError = { path: string; message: string };
 
@@ -137,14 +138,15 @@ function clientErrorProblem(error: { status: number; type?: unknown; limit?: unk
  * Answers every error as problem+json. A database that is down or hung is a 503/504 with Retry-After; any other
  * 5xx is a bug: it is logged with its stack and the client gets no internals.
  */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: Logger, databaseOutage = new OutageLog({ logger, what: "database (API)" })): ErrorRequestHandler {
   return (error, req, res, _next) => {
     // The request deadline already answered (see requestDeadline); the late error has nobody to go to.
     if (res.headersSent) return;
     if (error instanceof HttpProblem) return sendProblem(res, error);
     const fault = databaseFault(error);
     if (fault) {
-      logger.warn({ requestId: res.locals.requestId, method: req.method, url: req.originalUrl, fault, reason: (error as Error)?.message?.split("\n").at(-1) }, "database unavailable for a request");
+      // Once per outage (and a summary now and then), not once per request.
+      databaseOutage.failure(error, { requestId: res.locals.requestId, method: req.method, url: req.originalUrl, fault });
       return sendProblem(res, unavailableProblem("database", fault));
     }
     const status = typeof error?.status === "number" ? error.status : typeof error?.statusCode === "number" ? error.statusCode : 500;
