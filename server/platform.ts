@@ -12,6 +12,7 @@ import { HeadWatcher } from "./chain/head-watcher.ts";
 import { createApp } from "./http/app.ts";
 import { listen } from "./http/server.ts";
 import { Indexer, indexerOptionsFromConfig } from "./indexer/indexer.ts";
+import { getIndexerProgress } from "./indexer/reads.ts";
 import { RpcClient } from "./indexer/rpc.ts";
 import type { Logger } from "./lib/logger.ts";
 
@@ -70,6 +71,9 @@ export async function startPlatform(
     // The API's pool: bounded connect and statement times, so a stopped or hung database answers 503/504 in time.
     const prisma: PrismaClient = createPrisma(database.url, { ...config.database, onIdleError: idleError });
     stack.push(() => prisma.$disconnect());
+    // The first query opens a connection and plans Prisma's queries (up to a second or two on a busy machine): paid
+    // here, not by the first /health, whose database check would give up and call the database unreachable.
+    await getIndexerProgress(prisma, chainId);
 
     let indexer: Indexer | undefined;
     if (roles.includes("indexer")) {

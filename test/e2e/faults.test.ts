@@ -311,6 +311,18 @@ describe("the running platform under dependency faults (real processes)", functi
     expect(unexpected.filter((a) => a.status === 500 || a.retryAfter === null), JSON.stringify(unexpected.slice(0, 5))).to.deep.equal([]);
     expect(answers.filter((a) => a.status === 500), "no 500 at all").to.deep.equal([]);
     for (const s of servers) expect(s.p.logs.filter((l) => l.msg === "unhandled error"), s.name).to.deep.equal([]);
+    if (process.env.FAULTS_SUMMARY) {
+      // Per phase: the statuses seen and the slowest answer (FAULTS_SUMMARY=1 prints it).
+      const phases = new Map<string, { statuses: Set<string>; maxMs: number; healthMaxMs: number }>();
+      for (const a of answers) {
+        const p = phases.get(a.phase) ?? { statuses: new Set(), maxMs: 0, healthMaxMs: 0 };
+        p.statuses.add(`${a.path.split("?")[0]!.replace(/0x[0-9a-fA-F]{40}/, ":address")} ${a.status}`);
+        if (a.path === "/health") p.healthMaxMs = Math.max(p.healthMaxMs, a.ms);
+        else p.maxMs = Math.max(p.maxMs, a.ms);
+        phases.set(a.phase, p);
+      }
+      for (const [name, p] of phases) console.log(`    ${name}: ${[...p.statuses].sort().join(", ")}; slowest /v1 ${p.maxMs} ms, /health ${p.healthMaxMs} ms`);
+    }
   });
 
   it("chain process killed for good: both processes stay up, /health says so, /v1 answers from the index", async function () {

@@ -138,6 +138,20 @@ describe("HTTP guards: bodies per route, deadlines, dependency faults", () => {
     });
   });
 
+  it("closes a connection whose headers do not arrive within the headers timeout (slow client)", async () => {
+    const app = express();
+    app.get("/", (_req, res) => void res.json({}));
+    const srv = await serve(app); // headersTimeoutMs: 1000
+    try {
+      const { answer, ms } = await raw(srv.port, "GET / HTTP/1.1\r\nHost: x\r\n", 8000);
+      expect(answer).to.match(/^HTTP\/1\.1 408 /);
+      // Node checks every connectionsCheckingInterval (here 1 s): closed well before its default of minutes.
+      expect(ms).to.be.lessThan(1000 + 1000 + 2000);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it("titles every problem after its status", () => {
     expect(problemTitle(405)).to.equal("Method not allowed");
     expect(problemTitle(413)).to.equal("Content too large");
