@@ -9,41 +9,41 @@ import { z } from "zod";
 import { deployPlatform } from "../server/chain/deploy.ts";
 import { demoAccounts, demoWallets, seedDemo, walletFor } from "../server/chain/demo-seed.ts";
 import { startLocalChain, type LocalChain } from "../server/chain/local-node.ts";
-import { loadConfig } from "../server/config.ts";
+import { ConfigError, loadConfig, parseEnv } from "../server/config.ts";
 import { createPool } from "../server/database/pool.ts";
 import { migrateDatabase } from "../server/database/migrate.ts";
 import { resetChainIndex } from "../server/indexer/store.ts";
 import { createLogger } from "../server/lib/logger.ts";
-import { endStaleProcesses, writeTrackedProcesses } from "../server/lib/pidfile.ts";
-import { findFreePort } from "../server/lib/ports.ts";
+import { claimRun, type RunClaim } from "../server/lib/pidfile.ts";
+import { preferredOrFreePort } from "../server/lib/ports.ts";
 import { resolveDatabase, startPlatform, type RunningPlatform } from "../server/platform.ts";
 
-const env = z
-  .object({
-    PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    CHAIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
-    RPC_URL: z.string().url().optional(),
-    PERKMINT_DATA_DIR: z.string().min(1).default(".perkmint"),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn"),
-  })
-  .parse(process.env);
+const env = (() => {
+  try {
+    return parseEnv(
+      z.object({
+        PORT: z.coerce.number().int().min(0).max(65535).optional(),
+        CHAIN_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+        RPC_URL: z.string().url().optional(),
+        PERKMINT_DATA_DIR: z.string().min(1).default(".perkmint"),
+        LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("warn"),
+      }),
+      process.env,
+    );
+  } catch (error) {
+    // One line per bad variable, then exit 1 (not a ZodError's stack).
+    console.error(error instanceof ConfigError ? error.message : String(error));
+    process.exit(1);
+  }
+})();
 
 const started = Date.now();
 const logger = createLogger(env.LOG_LEVEL, "perkmint-dev");
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const dataDir = path.resolve(env.PERKMINT_DATA_DIR);
-const pidFile = path.join(dataDir, "dev", "processes.json");
-
-async function portOrFree(preferred: number) {
-  const free = await findFreePort().catch(() => 0);
-  // Try the well-known port first; fall back to any free one when it is taken.
-  const net = await import("node:net");
-  const available = await new Promise<boolean>((resolve) => {
-    const s = net.createServer().once("error", () => resolve(false));
-    s.listen(preferred, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-  return available ? preferred : free;
-}
+/** Which process runs on this data folder, and the chain and database it started (see claimRun). */
+const runFile = path.join(dataDir, "dev", "run.json");
+let run: Extract<RunClaim, { ok: true }> | undefined;
 
 const cleanups: (() => Promise<void>)[] = [];
 let stopping: Promise<void> | undefined;
@@ -51,6 +51,7 @@ function shutdown(code: number) {
   stopping ??= (async () => {
     say("\nStopping Perkmint…");
     for (const fn of cleanups.reverse()) await fn().catch((err) => logger.error({ err }, "shutdown step failed"));
+    await run?.release().catch(() => {});
     process.exit(code);
   })();
   return stopping;
@@ -58,8 +59,18 @@ function shutdown(code: number) {
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
 
 async function main() {
-  await endStaleProcesses(pidFile, say);
-  const tracked: { pid: number; match: string }[] = [];
+  // One run per data folder: a second start while the first is alive says so and exits 1 (it must not end the first
+  // one's chain and database as "left over"); what a dead run left behind is cleaned up.
+  const claim = await claimRun(runFile, "scripts/dev.ts", say);
+  if (!claim.ok) {
+    console.error(
+      `Perkmint is already running on the data folder ${path.relative(process.cwd(), dataDir) || "."} (npm run dev, process ${claim.owner.pid}).\n` +
+        `Stop that one first (Ctrl-C in its terminal, or kill ${claim.owner.pid}), or start another with a data folder of its own, ` +
+        `e.g. PERKMINT_DATA_DIR=.perkmint-2 npm run dev (it picks free ports itself).`,
+    );
+    process.exit(1);
+  }
+  run = claim;
 
   say("Compiling contracts…");
   const build = spawnSync(process.execPath, [path.resolve("node_modules/hardhat/dist/src/cli.js"), "build", "--quiet", "--no-tests"], { stdio: "inherit" });
@@ -68,11 +79,10 @@ async function main() {
   let chain: LocalChain | undefined;
   let rpcUrl = env.RPC_URL;
   if (!rpcUrl) {
-    const port = env.CHAIN_PORT ?? (await portOrFree(8545));
+    const port = env.CHAIN_PORT ?? (await preferredOrFreePort(8545, { name: "local chain", variable: "CHAIN_PORT" }, say));
     chain = await startLocalChain({ port });
     cleanups.push(() => chain!.stop());
-    tracked.push({ pid: chain.pid, match: `node --hostname 127.0.0.1 --port ${port}` });
-    await writeTrackedProcesses(pidFile, tracked);
+    await run.track({ pid: chain.pid, match: `node --hostname 127.0.0.1 --port ${port}` });
     rpcUrl = chain.rpcUrl;
   }
   const publicClient = createPublicClient({ transport: http(rpcUrl) });
@@ -88,8 +98,7 @@ async function main() {
   const database = await resolveDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir }, logger);
   if (database.embedded) {
     cleanups.push(() => database.embedded!.stop());
-    if (database.embedded.pid) tracked.push({ pid: database.embedded.pid, match: path.join(dataDir, "postgres") });
-    await writeTrackedProcesses(pidFile, tracked);
+    if (database.embedded.pid) await run.track({ pid: database.embedded.pid, match: path.join(dataDir, "postgres") });
   }
   await migrateDatabase(database.url);
   // A new local chain reuses chain id 31337: forget what was indexed from the previous one.
@@ -114,7 +123,7 @@ async function main() {
     ...(chain ? { RPC_WS_URL: rpcUrl.replace(/^http/, "ws") } : {}),
     DATABASE_URL: database.url,
     DEPLOYMENTS_FILE: deploymentsFile,
-    PORT: String(env.PORT ?? (await portOrFree(3000))),
+    PORT: String(env.PORT ?? (await preferredOrFreePort(3000, { name: "API", variable: "PORT" }, say))),
     POLL_INTERVAL_MS: process.env.POLL_INTERVAL_MS ?? "50",
     LOG_LEVEL: env.LOG_LEVEL,
   });

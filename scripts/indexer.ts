@@ -51,7 +51,12 @@ if (config.expectedChainId !== undefined && config.expectedChainId !== chainId) 
   logger.fatal({ chainId, expected: config.expectedChainId }, "RPC_URL serves another chain than the deployments file");
   process.exit(1);
 }
-const pool = createPool(database.url, 6);
+// A bounded connect time; no statement timeout (a large batch or a rollback may take long). An idle connection that
+// PostgreSQL ends (a restart) is replaced when needed; the step that meets the outage logs it.
+const pool = createPool(database.url, 6, {
+  connectTimeoutMs: config.database.connectTimeoutMs,
+  onIdleError: (err) => logger.debug({ err }, "PostgreSQL ended an idle pooled connection"),
+});
 const indexer = new Indexer(indexerOptionsFromConfig(config, { db: pool, chainId, logger, progress: true }));
 
 let server: ReturnType<typeof createServer> | undefined;

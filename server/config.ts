@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
-import { getAddress, isAddress } from "viem";
+import { getAddress } from "viem";
 import { z } from "zod";
+import { ADDRESS_EXPECTED, isAcceptedAddress } from "./lib/address.ts";
 
 const address = z
   .string()
-  .refine((v) => isAddress(v, { strict: false }), "must be a 0x-prefixed 20-byte hex address")
+  .refine((v) => isAcceptedAddress(v), `must be ${ADDRESS_EXPECTED}`)
   .transform((v) => getAddress(v));
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -13,6 +14,8 @@ const url = (protocols: string[]) =>
     .string()
     .url()
     .refine((v) => protocols.includes(new URL(v).protocol), `must use ${protocols.join(" or ")}`);
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** A deployments file as written by `npm run deploy` (scripts/deploy.ts). */
 export const deploymentFileSchema = z.object({
@@ -60,9 +63,73 @@ const envSchema = z.object({
   INDEXER_STALL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(30),
   /** `npm run indexer` serves /health and /metrics on this port when set. */
   INDEXER_METRICS_PORT: port.optional(),
-  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   PERKMINT_DATA_DIR: z.string().min(1).default(".perkmint"),
+  /** Every API request is answered within this long: a 504 problem when its work has not finished by then. */
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** A client has this long to send a request's headers. */
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  /** An idle keep-alive connection is closed after this long. */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /** Opening a PostgreSQL connection gives up after this long. */
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /** An API query is cancelled after this long (statement_timeout; the client stops waiting a second later). */
+  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5_000),
 });
+
+/** What each variable must be, in the words of the message a bad value gets. */
+const EXPECTED: Record<string, string> = {
+  HOST: "a host name or IP address to listen on",
+  PORT: "an integer port from 0 to 65535",
+  CHAIN_PORT: "an integer port from 0 to 65535",
+  DATABASE_URL: "a postgres:// or postgresql:// URL",
+  RPC_URL: "an http(s):// or ws(s):// URL",
+  DEPLOYMENTS_FILE: "the path of a deployments file",
+  FACTORY_ADDRESS: ADDRESS_EXPECTED,
+  START_BLOCK: "a non-negative integer block number",
+  CONFIRMATIONS: "an integer from 0 to 1000",
+  FINALITY_DEPTH: "an integer from 1 to 10000",
+  POLL_INTERVAL_MS: "an integer from 10 to 60000 (milliseconds)",
+  MAX_BLOCK_RANGE: "an integer from 1 to 100000",
+  RPC_FALLBACK_URLS: "comma-separated http(s):// URLs",
+  RPC_WS_URL: "a ws:// or wss:// URL",
+  RPC_TIMEOUT_MS: "an integer from 100 to 120000 (milliseconds)",
+  INDEXER_FETCH_CONCURRENCY: "an integer from 1 to 32",
+  INDEXER_FETCH_THREAD: "true or false",
+  INDEXER_TARGET_LOGS: "an integer from 10 to 100000",
+  INDEXER_EXTRA_CONTRACTS: "comma-separated addresses",
+  INDEXER_STALL_SECONDS: "an integer from 1 to 86400 (seconds)",
+  INDEXER_METRICS_PORT: "an integer port from 0 to 65535",
+  LOG_LEVEL: LOG_LEVELS.join(", "),
+  PERKMINT_DATA_DIR: "a folder path",
+  HTTP_REQUEST_TIMEOUT_MS: "an integer from 100 to 600000 (milliseconds)",
+  HTTP_HEADERS_TIMEOUT_MS: "an integer from 100 to 600000 (milliseconds)",
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: "an integer from 100 to 600000 (milliseconds)",
+  DATABASE_CONNECT_TIMEOUT_MS: "an integer from 100 to 600000 (milliseconds)",
+  DATABASE_STATEMENT_TIMEOUT_MS: "an integer from 100 to 600000 (milliseconds)",
+};
+
+/** Values never echoed in a message: URLs carry passwords and API keys. */
+const SECRET = /URL|KEY|PASSWORD|SECRET|TOKEN/;
+
+/**
+ * Validates `env` with `schema`: the parsed values, or a ConfigError with one line per bad variable, naming it, what
+ * it must be, and (unless it may hold a secret) the value it has.
+ */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const parsed = schema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const lines = new Map<string, string>();
+  for (const issue of parsed.error.issues) {
+    const name = String(issue.path[0] ?? "");
+    if (lines.has(name)) continue;
+    const value = env[name];
+    const shown = value === undefined ? "it is not set" : SECRET.test(name) ? "its value is not" : `got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`;
+    const expected = EXPECTED[name];
+    lines.set(name, expected ? `${name}: expected ${expected}; ${shown}` : `${name}: ${issue.message}`);
+  }
+  throw new ConfigError([...lines.values()]);
+}
 
 export type Config = {
   host: string;
@@ -88,6 +155,8 @@ export type Config = {
   indexerMetricsPort: number | undefined;
   logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
   dataDir: string;
+  http: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number };
+  database: { connectTimeoutMs: number; statementTimeoutMs: number };
 };
 
 export class ConfigError extends Error {
@@ -99,11 +168,7 @@ export class ConfigError extends Error {
 
 /** Reads and validates configuration from the environment once, at start. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, env);
   let deployment: DeploymentFile | undefined;
   if (e.DEPLOYMENTS_FILE) {
     let raw: unknown;
@@ -123,9 +188,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const list = (v: string | undefined) => (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
   const problems: string[] = [];
   const fallbacks = list(e.RPC_FALLBACK_URLS);
-  for (const u of fallbacks) if (!/^https?:\/\//.test(u)) problems.push(`RPC_FALLBACK_URLS: ${u} must use http: or https:`);
+  for (const u of fallbacks) if (!/^https?:\/\//.test(u)) problems.push(`RPC_FALLBACK_URLS: expected comma-separated http(s):// URLs; one of them is not`);
   const extraContracts = list(e.INDEXER_EXTRA_CONTRACTS).map((a) => {
-    if (!isAddress(a, { strict: false })) problems.push(`INDEXER_EXTRA_CONTRACTS: ${a} is not an address`);
+    if (!isAcceptedAddress(a)) problems.push(`INDEXER_EXTRA_CONTRACTS: expected comma-separated addresses; ${JSON.stringify(a)} is not ${ADDRESS_EXPECTED}`);
     return a as `0x${string}`;
   });
   if (problems.length > 0) throw new ConfigError(problems);
@@ -154,6 +219,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     indexerMetricsPort: e.INDEXER_METRICS_PORT,
     logLevel: e.LOG_LEVEL,
     dataDir: e.PERKMINT_DATA_DIR,
+    http: {
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
+    database: { connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
   };
 }
 
@@ -162,7 +233,7 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   try {
     return loadConfig(env);
   } catch (error) {
-    console.error(error instanceof ConfigError ? error.message : error);
+    console.error(error instanceof ConfigError ? error.message : `Invalid configuration: ${error instanceof Error ? error.message : String(error)}`);
     process.exit(1);
   }
 }

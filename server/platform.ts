@@ -8,8 +8,12 @@ import { createPrisma, type PrismaClient } from "./database/client.ts";
 import { createPool } from "./database/pool.ts";
 import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from "./database/embedded-postgres.ts";
 import { migrateDatabase } from "./database/migrate.ts";
+import { HeadWatcher } from "./chain/head-watcher.ts";
 import { createApp } from "./http/app.ts";
+import { listen } from "./http/server.ts";
 import { Indexer, indexerOptionsFromConfig } from "./indexer/indexer.ts";
+import { getIndexerProgress } from "./indexer/reads.ts";
+import { RpcClient } from "./indexer/rpc.ts";
 import type { Logger } from "./lib/logger.ts";
 
 export type Role = "api" | "indexer";
@@ -63,12 +67,18 @@ export async function startPlatform(
     if (config.expectedChainId !== undefined && config.expectedChainId !== chainId) {
       throw new Error(`RPC_URL serves chain ${chainId} but the deployments file is for chain ${config.expectedChainId}.`);
     }
-    const prisma: PrismaClient = createPrisma(database.url);
+    const idleError = (error: Error) => logger.debug({ err: error }, "PostgreSQL ended an idle pooled connection; it is replaced when needed");
+    // The API's pool: bounded connect and statement times, so a stopped or hung database answers 503/504 in time.
+    const prisma: PrismaClient = createPrisma(database.url, { ...config.database, onIdleError: idleError });
     stack.push(() => prisma.$disconnect());
+    // The first query opens a connection and plans Prisma's queries (up to a second or two on a busy machine): paid
+    // here, not by the first /health, whose database check would give up and call the database unreachable.
+    await getIndexerProgress(prisma, chainId);
 
     let indexer: Indexer | undefined;
     if (roles.includes("indexer")) {
-      const pool: pg.Pool = createPool(database.url);
+      // The indexer's pool: a bounded connect time, no statement timeout (a large batch or a rollback may take long).
+      const pool: pg.Pool = createPool(database.url, 4, { connectTimeoutMs: config.database.connectTimeoutMs, onIdleError: idleError });
       stack.push(() => pool.end());
       // Every indexer setting (fallback RPC URLs, WebSocket heads, fetch concurrency, ...) from the configuration.
       indexer = new Indexer(indexerOptionsFromConfig(config, { db: pool, chainId, logger: logger.child({ component: "indexer" }) }));
@@ -84,19 +94,25 @@ export async function startPlatform(
     }
 
     let url: string | undefined;
+    const inProcessIndexer = indexer;
     if (roles.includes("api")) {
+      // /health's view of the chain: the in-process indexer's heads when fresh, else a short call of its own.
+      const chainHead = new HeadWatcher({
+        rpc: new RpcClient({ urls: config.rpcUrls, timeoutMs: Math.min(config.rpcTimeoutMs, 1500), maxAttempts: 1 }),
+        known: inProcessIndexer ? () => inProcessIndexer.status.head : undefined,
+        logger: logger.child({ component: "health" }),
+      }).start();
+      stack.push(async () => chainHead.stop());
       const app = createApp({
         prisma,
-        publicClient,
+        chainHead,
         chainId,
         confirmations: config.confirmations,
         stallSeconds: config.stallSeconds,
+        requestTimeoutMs: config.http.requestTimeoutMs,
         logger: logger.child({ component: "http" }),
       });
-      const server: Server = await new Promise((resolve, reject) => {
-        const s = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(s)));
-        s.once("error", reject);
-      });
+      const server: Server = await listen(app, config.port, config.host, config.http);
       const address = server.address();
       const port = typeof address === "object" && address ? address.port : config.port;
       url = `http://${config.host}:${port}`;

@@ -3,11 +3,12 @@ import { getAddress } from "viem";
 import { z } from "zod";
 import type { PrismaClient } from "../database/client.ts";
 import { problemResponses, type OpenAPIRegistry } from "../http/openapi.ts";
-import { decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
+import { cursorPart, decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
 import { parseInput } from "../http/problem.ts";
 import { listCollections } from "../indexer/reads.ts";
 
-const cursorSchema = z.tuple([z.string().regex(/^[0-9]+$/), z.string().regex(/^0x[0-9a-f]{40}$/)]);
+/** The sort key after which the next page starts: (created block, address). */
+const cursorSchema = z.tuple([cursorPart.blockNumber, cursorPart.address]);
 
 export const collectionSchema = z
   .object({
@@ -45,7 +46,7 @@ export function collectionsRouter(deps: { prisma: PrismaClient; chainId: number 
     const after = decodeCursor(query.cursor, cursorSchema);
     const rows = await listCollections(deps.prisma, deps.chainId, {
       limit: query.limit + 1,
-      ...(after ? { after: { createdBlock: BigInt(after[0]), address: after[1] } } : {}),
+      ...(after ? { after: { createdBlock: after[0], address: after[1] } } : {}),
     });
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);

@@ -105,7 +105,7 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
         (error ? `: ${String(error)}` : ". Is another server using that folder? See its log above."),
     );
   }
-  const child = (server as unknown as { process?: { pid?: number; exitCode: number | null } }).process;
+  const child = (server as unknown as { process?: { pid?: number; exitCode: number | null; signalCode: string | null } }).process;
   let stopped = false;
   if (child?.pid !== undefined) runningServerPids.add(child.pid);
   return {
@@ -127,8 +127,9 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
       if (stopped) return;
       stopped = true;
       if (child?.pid !== undefined) runningServerPids.delete(child.pid);
-      // stop() waits for an `exit` event that never comes if postgres already died: skip it then.
-      if (child && child.exitCode === null) await server.stop();
+      // stop() waits for an `exit` event that never comes if postgres already died: skip it then. A process killed
+      // by a signal keeps exitCode null and has its signalCode set instead.
+      if (child && child.exitCode === null && child.signalCode === null) await server.stop();
       if (options.ephemeral) await rm(dataDir, { recursive: true, force: true });
     },
   };

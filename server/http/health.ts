@@ -1,9 +1,9 @@
 import { Router } from "express";
-import type { PublicClient } from "viem";
 import { z } from "zod";
-import type { OpenAPIRegistry } from "./openapi.ts";
+import type { ChainHeadSource } from "../chain/head-watcher.ts";
 import type { PrismaClient } from "../database/client.ts";
 import { getIndexerProgress } from "../indexer/reads.ts";
+import type { OpenAPIRegistry } from "./openapi.ts";
 
 /** The indexer may trail the head by this many blocks and still count as healthy. */
 const MAX_HEALTHY_LAG = 10n;
@@ -13,11 +13,14 @@ export function describeHealthRoutes(registry: OpenAPIRegistry) {
     ok: z.boolean(),
     chainId: z.number().int(),
     indexedBlock: z.string().nullable(),
-    headBlock: z.string().nullable(),
+    headBlock: z.string().nullable().describe("The newest head seen (kept up to date in the background)"),
     lagBlocks: z.string().nullable(),
     lagSeconds: z.number().int().nullable().describe("Head block time minus indexed block time"),
     stalled: z.boolean().describe("The indexer has not moved for stallSeconds while the head has"),
     lastProgressAt: z.string().nullable().describe("When the indexer last committed a batch (ISO 8601)"),
+    database: z.enum(["ok", "unreachable"]).describe("Whether the database answered this health check in time"),
+    chain: z.enum(["ok", "unreachable"]).describe("Whether the chain's head was seen lately"),
+    headSeenAt: z.string().nullable().describe("When headBlock was seen (ISO 8601)"),
   });
   registry.registerPath({
     method: "get",
@@ -34,39 +37,61 @@ export function describeHealthRoutes(registry: OpenAPIRegistry) {
 /** Default for `stallSeconds`: no committed batch for this long while the head is ahead means stalled. */
 export const DEFAULT_STALL_SECONDS = 30;
 
+/** The database's part of a health check gives up after this long (then `database: "unreachable"`). */
+export const DEFAULT_HEALTH_DATABASE_TIMEOUT_MS = 1500;
+
+class DeadlineError extends Error {}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DeadlineError(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /**
- * GET /health: `{ ok, chainId, indexedBlock, headBlock, lagBlocks, lagSeconds, stalled, lastProgressAt }`; 200
- * when the database and the chain answer, the indexer is within MAX_HEALTHY_LAG blocks of the head and not
- * stalled, else 503 with the same body. Stalled: the head is ahead of the indexed block (beyond the confirmations)
- * and no batch was committed for `stallSeconds`, so a stuck indexer shows instead of trailing silently.
+ * GET /health: `{ ok, chainId, indexedBlock, headBlock, lagBlocks, lagSeconds, stalled, lastProgressAt, database,
+ * chain, headSeenAt }`; 200 when the database answers, the chain's head was seen lately, the indexer is within
+ * MAX_HEALTHY_LAG blocks of the head and not stalled, else 503 with the same body. It answers within about
+ * `databaseTimeoutMs`: the head comes from `chainHead` (kept in the background), never from an RPC call of its own,
+ * and the database gets that long. Stalled: the head is ahead of the indexed block (beyond the confirmations) and no
+ * batch was committed for `stallSeconds`, so a stuck indexer shows instead of trailing silently.
  */
 export function healthRouter(deps: {
   prisma: PrismaClient;
-  publicClient: PublicClient;
+  chainHead: ChainHeadSource;
   chainId: number;
   confirmations: number;
   stallSeconds?: number;
+  databaseTimeoutMs?: number;
 }) {
   const stallMs = (deps.stallSeconds ?? DEFAULT_STALL_SECONDS) * 1000;
+  const databaseTimeoutMs = deps.databaseTimeoutMs ?? DEFAULT_HEALTH_DATABASE_TIMEOUT_MS;
   const router = Router();
   router.get("/health", async (_req, res) => {
-    const [indexed, head] = await Promise.allSettled([
-      getIndexerProgress(deps.prisma, deps.chainId),
-      deps.publicClient.getBlock({ blockTag: "latest" }),
-    ]);
-    const progress = indexed.status === "fulfilled" ? indexed.value : null;
+    const indexed = await within(getIndexerProgress(deps.prisma, deps.chainId), databaseTimeoutMs).then(
+      (value) => ({ ok: true as const, value }),
+      () => ({ ok: false as const, value: null }),
+    );
+    const chain = deps.chainHead.state();
+    const progress = indexed.value;
     const indexedBlock = progress?.blockNumber ?? null;
-    const headBlock = head.status === "fulfilled" ? head.value.number : null;
-    const lagBlocks = indexedBlock !== null && headBlock !== null ? headBlock - indexedBlock : null;
+    const head = chain.head;
+    const headBlock = head?.number ?? null;
+    const lagBlocks = indexedBlock !== null && headBlock !== null ? (headBlock > indexedBlock ? headBlock - indexedBlock : 0n) : null;
     const lagSeconds =
-      progress?.blockTime && head.status === "fulfilled" ? Math.max(0, Number(head.value.timestamp) - Math.floor(progress.blockTime.getTime() / 1000)) : null;
+      progress?.blockTime && head ? Math.max(0, Number(head.timestamp) - Math.floor(progress.blockTime.getTime() / 1000)) : null;
     const stalled =
       progress !== null &&
       lagBlocks !== null &&
       lagBlocks > BigInt(deps.confirmations) &&
       Date.now() - progress.updatedAt.getTime() > stallMs;
     const ok =
-      indexed.status === "fulfilled" &&
+      indexed.ok &&
+      chain.reachable &&
       lagBlocks !== null &&
       lagBlocks <= MAX_HEALTHY_LAG + BigInt(deps.confirmations) &&
       !stalled;
@@ -79,8 +104,9 @@ export function healthRouter(deps: {
       lagSeconds,
       stalled,
       lastProgressAt: progress?.updatedAt.toISOString() ?? null,
-      ...(indexed.status === "rejected" ? { database: "unreachable" } : {}),
-      ...(head.status === "rejected" ? { chain: "unreachable" } : {}),
+      database: indexed.ok ? "ok" : "unreachable",
+      chain: chain.reachable ? "ok" : "unreachable",
+      headSeenAt: head ? new Date(head.observedAt).toISOString() : null,
     });
   });
   return router;

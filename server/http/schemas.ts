@@ -1,12 +1,14 @@
-import { getAddress, isAddress } from "viem";
+import { getAddress } from "viem";
 import { z } from "zod";
+import { ADDRESS_EXPECTED, isAcceptedAddress } from "../lib/address.ts";
 
-/** An address in any case; mixed case must carry a valid EIP-55 checksum. Normalised to checksummed form. */
+/**
+ * An address in any case: all lower or all upper case as it is, mixed case only with a valid EIP-55 checksum.
+ * Normalised to checksummed form.
+ */
 export const addressSchema = z
   .string()
-  .refine((v) => isAddress(v, { strict: true }), {
-    message: "must be a 0x-prefixed 20-byte hex address (mixed case must be a valid EIP-55 checksum)",
-  })
+  .refine((v) => isAcceptedAddress(v), { message: `must be ${ADDRESS_EXPECTED}` })
   .transform((v) => getAddress(v));
 
 /** A uint256 as a string of decimal digits. */

@@ -1,14 +1,19 @@
 import type { Logger } from "pino";
 import type pg from "pg";
 import type { Address, PublicClient } from "viem";
+import type { ChainHead } from "../chain/head-watcher.ts";
 import type { Config } from "../config.ts";
+import { databaseFault } from "../database/faults.ts";
+import { OutageLog } from "../lib/outage.ts";
 import { loadEventCatalogue, type EventCatalogue } from "./events.ts";
+import { HeadSignal } from "./head-signal.ts";
+import { HeadSubscription } from "./head-subscription.ts";
 import { WriterLock } from "./lock.ts";
 import { indexerMetrics } from "./metrics.ts";
 import { ProgressBar } from "./progress.ts";
 import { fetchHeaders, InconsistentRangeError, RangeFetcher, type Fetched, type RpcBlock } from "./fetch.ts";
 import { WorkerRangeFetcher } from "./fetch-pool.ts";
-import { isRangeTooLarge, RpcClient } from "./rpc.ts";
+import { isRangeTooLarge, isRpcFault, RpcClient } from "./rpc.ts";
 import {
   applyBatch,
   CheckpointMovedError,
@@ -50,6 +55,8 @@ export type IndexerOptions = {
   fetchThread?: boolean;
   /** Draw a progress bar on stderr during backfill when it is a terminal. */
   progress?: boolean;
+  /** While a dependency is down, one summary log line this often (default 60 s); see OutageLog. */
+  outageSummaryMs?: number;
   logger: Logger;
 };
 
@@ -107,6 +114,8 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 export type IndexerStatus = {
   indexedBlock: bigint | null;
   headBlock: bigint | null;
+  /** The latest head as last fetched, with its time and when it was seen (for /health, without a call of its own). */
+  head: ChainHead | null;
   lastProgressAt: number;
   isWriter: boolean;
   reorgs: number;
@@ -123,7 +132,7 @@ export type IndexerStatus = {
  * stored headers back to the common ancestor, rolls back, and continues on the canonical branch.
  */
 export class Indexer {
-  readonly status: IndexerStatus = { indexedBlock: null, headBlock: null, lastProgressAt: Date.now(), isWriter: false, reorgs: 0, lagSeconds: null };
+  readonly status: IndexerStatus = { indexedBlock: null, headBlock: null, head: null, lastProgressAt: Date.now(), isWriter: false, reorgs: 0, lagSeconds: null };
   readonly rpc: RpcClient;
   private readonly urls: string[];
   private catalogue: EventCatalogue | undefined;
@@ -134,10 +143,10 @@ export class Indexer {
   private range: number;
   private lastHeadHash: string | undefined;
   private prunedBelow = 0n;
-  private wake: (() => void) | undefined;
-  /** A new head was announced while no one was waiting: the next wait returns at once. */
-  private woken = false;
-  private ws: WebSocket | undefined;
+  private readonly heads = new HeadSignal();
+  private subscription: HeadSubscription | undefined;
+  /** Step failures are logged per outage of what failed (see OutageLog), not once per retry. */
+  private readonly outages: { database: OutageLog; chain: OutageLog };
   private readonly progress: ProgressBar | undefined;
   private readonly labels: { chain_id: string };
 
@@ -161,6 +170,8 @@ export class Indexer {
       onRequest: (method, seconds) => indexerMetrics.rpcSeconds.observe({ method: method.replace(/\(.*$/, "") }, seconds),
     });
     this.progress = o.progress ? new ProgressBar() : undefined;
+    const outage = (what: string) => new OutageLog({ logger: o.logger, what, summaryEveryMs: o.outageSummaryMs });
+    this.outages = { database: outage("database (indexer)"), chain: outage("chain RPC (indexer)") };
   }
 
   private get targetLogs() {
@@ -204,7 +215,9 @@ export class Indexer {
   private async latest(): Promise<{ number: bigint; hash: string; timestamp: bigint }> {
     const block = await this.rpc.request<RpcBlock>("eth_getBlockByNumber", ["latest", false]);
     if (!block) throw new InconsistentRangeError("no latest block");
-    return { number: BigInt(block.number), hash: block.hash, timestamp: BigInt(block.timestamp) };
+    const head = { number: BigInt(block.number), hash: block.hash, timestamp: BigInt(block.timestamp) };
+    this.status.head = { number: head.number, timestamp: head.timestamp, observedAt: Date.now() };
+    return head;
   }
 
   /** Fetches a range knowing the factory, the extra contracts, the known collections and `alsoKnown`. */
@@ -397,39 +410,17 @@ export class Indexer {
   }
 
   private listenForHeads(signal: AbortSignal) {
-    if (!this.o.wsUrl || this.ws) return;
-    const connect = () => {
-      if (signal.aborted) return;
-      const ws = new WebSocket(this.o.wsUrl!);
-      this.ws = ws;
-      ws.addEventListener("open", () => ws.send(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_subscribe", params: ["newHeads"] })));
-      ws.addEventListener("message", () => {
-        if (this.wake) this.wake();
-        else this.woken = true;
-      });
-      ws.addEventListener("close", () => {
-        this.ws = undefined;
-        if (!signal.aborted) setTimeout(connect, 1000).unref();
-      });
-      ws.addEventListener("error", () => ws.close());
-    };
-    connect();
-    signal.addEventListener("abort", () => this.ws?.close(), { once: true });
-  }
-
-  private waitForHead(signal: AbortSignal) {
-    if (this.woken) {
-      this.woken = false;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        this.wake = undefined;
-        resolve();
-      };
-      this.wake = done;
-      void sleep(this.o.pollIntervalMs, signal).then(done);
-    });
+    if (!this.o.wsUrl || this.subscription) return;
+    const subscription = new HeadSubscription({ url: this.o.wsUrl, onHead: () => this.heads.wake(), logger: this.o.logger }).start();
+    this.subscription = subscription;
+    signal.addEventListener(
+      "abort",
+      () => {
+        subscription.close();
+        if (this.subscription === subscription) this.subscription = undefined;
+      },
+      { once: true },
+    );
   }
 
   /**
@@ -446,7 +437,7 @@ export class Indexer {
   async run(signal: AbortSignal) {
     // Ready to fetch before taking the writer role: a standby takes over with its fetch thread already running.
     await this.ready();
-    const lock = this.o.writerLock === false ? undefined : new WriterLock(this.o.db.options, this.o.chainId, this.o.logger);
+    const lock = this.o.writerLock === false ? undefined : new WriterLock(this.o.db.options, this.o.chainId, this.o.logger, undefined, this.o.outageSummaryMs);
     if (lock && !(await lock.acquire(signal))) return;
     this.status.isWriter = true;
     indexerMetrics.isWriter.set(this.labels, 1);
@@ -458,9 +449,11 @@ export class Indexer {
           if (lock?.lostError) throw lock.lostError;
           const applied = await this.step();
           failures = 0;
+          this.outages.database.success();
+          this.outages.chain.success();
           if (applied === 0) {
             this.progress?.finish();
-            await this.waitForHead(signal);
+            await this.heads.wait(this.o.pollIntervalMs, signal);
           }
         } catch (error) {
           if (error instanceof DeepReorgError || error instanceof IndexInvariantError) throw error;
@@ -480,14 +473,19 @@ export class Indexer {
           indexerMetrics.stepFailures.inc(this.labels);
           const inconsistent = error instanceof InconsistentRangeError;
           const delay = inconsistent ? 20 : Math.min(10_000, 100 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
-          this.o.logger.warn({ err: error, failures, retryInMs: Math.round(delay) }, "indexer step failed; retrying");
+          // A database or node that is down fails every retry the same way: logged as one outage (its start, a summary
+          // now and then, its end). Anything else is logged each time.
+          const outage = databaseFault(error) ? this.outages.database : isRpcFault(error) ? this.outages.chain : undefined;
+          if (outage) outage.failure(error, { failures, retryInMs: Math.round(delay) });
+          else this.o.logger.warn({ err: error, failures, retryInMs: Math.round(delay) }, "indexer step failed; retrying");
           this.collectionsLoaded = false;
           await sleep(delay, signal);
         }
       }
     } finally {
       this.progress?.finish();
-      this.ws?.close();
+      this.subscription?.close();
+      this.subscription = undefined;
       this.status.isWriter = false;
       indexerMetrics.isWriter.set(this.labels, 0);
       await lock?.release();

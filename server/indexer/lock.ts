@@ -1,5 +1,6 @@
 import pg from "pg";
 import type { Logger } from "pino";
+import { OutageLog } from "../lib/outage.ts";
 
 /** Session advisory lock class for "the writer of chain N" (objid = chain id). */
 export const WRITER_LOCK_CLASS = 0x57524954; // "WRIT"
@@ -24,12 +25,15 @@ export class WriterLock {
   private readonly chainId: number;
   private readonly logger: Logger;
   private readonly retryMs: number;
+  private readonly outage: OutageLog;
 
-  constructor(connection: pg.ClientConfig, chainId: number, logger: Logger, retryMs = 500) {
+  constructor(connection: pg.ClientConfig, chainId: number, logger: Logger, retryMs = 500, outageSummaryMs?: number) {
     this.connection = connection;
     this.chainId = chainId;
     this.logger = logger;
     this.retryMs = retryMs;
+    // Retried every 500 ms while PostgreSQL is down: logged as one outage, not a stack trace per attempt.
+    this.outage = new OutageLog({ logger, what: "database (writer lock)", summaryEveryMs: outageSummaryMs });
   }
 
   /** The error that ended the lock, if it was lost. The indexer checks it before every batch. */
@@ -42,8 +46,12 @@ export class WriterLock {
     let announced = false;
     while (!signal.aborted) {
       const client = new pg.Client(this.connection);
+      // A connection that fails after connect() (the server went away while we wait as a standby) must not be an
+      // unhandled 'error' event; the query in flight fails and is retried below.
+      client.on("error", () => {});
       try {
         await client.connect();
+        this.outage.success();
         for (;;) {
           const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [WRITER_LOCK_CLASS, this.chainId]);
           if (rows[0]!.ok) {
@@ -67,7 +75,7 @@ export class WriterLock {
         await client.end().catch(() => {});
       } catch (error) {
         await client.end().catch(() => {});
-        this.logger.warn({ err: error }, "cannot reach PostgreSQL for the writer lock; retrying");
+        this.outage.failure(error);
         await new Promise((r) => setTimeout(r, this.retryMs));
       }
     }

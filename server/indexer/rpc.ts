@@ -63,6 +63,11 @@ class TransientRpcError extends Error {
   }
 }
 
+/** The node could not be reached or kept failing (after every retry), or answered with an error of its own. */
+export function isRpcFault(error: unknown): boolean {
+  return error instanceof TransientRpcError || error instanceof RpcResponseError;
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // Keep-alive connections to https nodes, reused across calls (plain-http nodes go through http-post.ts). node:https

@@ -4,6 +4,8 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
+export type ServerProcess = IndexerProcess;
+
 export type IndexerProcess = {
   child: ChildProcess;
   /** Every JSON log line the process wrote so far, parsed. */
@@ -34,6 +36,11 @@ export async function killAllIndexers() {
   );
 }
 
+/** Starts `scripts/server.ts` (what `npm run server` runs: the API and the indexer by default) with `env` added. */
+export function spawnServer(env: Record<string, string>): ServerProcess {
+  return spawnScript(["--import", "tsx", path.join(root, "scripts/server.ts")], env);
+}
+
 /** Starts `scripts/indexer.ts` (what `npm run indexer` runs) as a child process with `env` added. */
 export function spawnIndexer(env: Record<string, string>): IndexerProcess {
   // The same flags as `npm run indexer`: a heap cap (memory stays bounded by ranges in flight, not by the chain), and
@@ -43,7 +50,11 @@ export function spawnIndexer(env: Record<string, string>): IndexerProcess {
   // Node strips the types itself, which starts faster and keeps a smaller heap than tsx.
   const extra = process.env.INDEXER_NODE_FLAGS?.split(" ").filter(Boolean) ?? [];
   const nodeFlags = ["--max-old-space-size=256", "--single-threaded-gc", ...extra];
-  const child = spawn(process.execPath, [...nodeFlags, path.join(root, "scripts/indexer.ts")], {
+  return spawnScript([...nodeFlags, path.join(root, "scripts/indexer.ts")], env);
+}
+
+function spawnScript(args: string[], env: Record<string, string>): IndexerProcess {
+  const child = spawn(process.execPath, args, {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

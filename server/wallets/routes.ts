@@ -3,12 +3,13 @@ import { getAddress } from "viem";
 import { z } from "zod";
 import type { PrismaClient } from "../database/client.ts";
 import { problemResponses, type OpenAPIRegistry } from "../http/openapi.ts";
-import { decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
+import { cursorPart, decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
 import { parseInput } from "../http/problem.ts";
 import { addressSchema } from "../http/schemas.ts";
 import { getHoldings } from "../indexer/reads.ts";
 
-const cursorSchema = z.tuple([z.string().regex(/^0x[0-9a-f]{40}$/), z.string().regex(/^[0-9]+$/)]);
+/** The sort key after which the next page starts: (collection, token id). */
+const cursorSchema = z.tuple([cursorPart.address, cursorPart.uint256]);
 
 export const holdingSchema = z
   .object({
@@ -24,7 +25,7 @@ export function describeWalletsRoutes(registry: OpenAPIRegistry) {
     path: "/v1/wallets/{address}/holdings",
     summary: "A wallet's non-zero ERC-1155 balances across Perkmint collections, ordered by (collection, tokenId)",
     "x-required-role": "public",
-    request: { params: z.object({ address: z.string().describe("any case; mixed case must be a valid EIP-55 checksum") }), query: pageQuerySchema },
+    request: { params: z.object({ address: z.string().describe("all lower or all upper case, or mixed case with a valid EIP-55 checksum") }), query: pageQuerySchema },
     responses: {
       200: {
         description: "A page of holdings as of the indexed block `asOfBlock`",
@@ -56,7 +57,7 @@ export function walletsRouter(deps: { prisma: PrismaClient; chainId: number }) {
     const after = decodeCursor(query.cursor, cursorSchema);
     const { asOfBlock, holdings } = await getHoldings(deps.prisma, deps.chainId, address, {
       limit: query.limit + 1,
-      ...(after ? { after: { collection: after[0], tokenId: BigInt(after[1]) } } : {}),
+      ...(after ? { after: { collection: after[0], tokenId: after[1] } } : {}),
     });
     const page = holdings.slice(0, query.limit);
     const last = page.at(-1);

@@ -98,8 +98,22 @@ describe("npm run dev, end to end", () => {
     expect(body.items).to.deep.equal([{ collection: getAddress(collection), tokenId: "2", amount: "4" }]);
   });
 
+  it("refuses a second start on the same data folder while the first runs, and leaves the first alone", async () => {
+    const run = JSON.parse(await readFile(path.join(dataDir, "dev", "run.json"), "utf8")) as { owner: { pid: number }; processes: { pid: number }[] };
+    expect(run.owner.pid).to.equal(dev.pid);
+    const second = await runDev({ PERKMINT_DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: "warn" });
+    expect(second.code).to.equal(1);
+    expect(second.output).to.contain(`Perkmint is already running on the data folder`);
+    expect(second.output).to.contain(`process ${dev.pid}`);
+    expect(second.output).to.not.contain("left over");
+    for (const { pid } of run.processes) expect(isAlive(pid), `pid ${pid}`).to.equal(true);
+    const health = await fetch(`http://127.0.0.1:${apiPort}/health`);
+    expect(health.status).to.equal(200);
+    expect(await portAnswers(chainPort)).to.equal(true);
+  });
+
   it("stops the chain, the API and the indexer on SIGTERM, leaving no process behind", async () => {
-    const tracked = JSON.parse(await readFile(path.join(dataDir, "dev", "processes.json"), "utf8")) as { pid: number }[];
+    const tracked = (JSON.parse(await readFile(path.join(dataDir, "dev", "run.json"), "utf8")) as { processes: { pid: number }[] }).processes;
     expect(tracked.length).to.be.greaterThan(0);
     const exited = new Promise<number | null>((resolve) => dev.once("exit", (code) => resolve(code)));
     dev.kill("SIGTERM");
@@ -107,5 +121,30 @@ describe("npm run dev, end to end", () => {
     expect(await portAnswers(apiPort)).to.equal(false);
     expect(await portAnswers(chainPort)).to.equal(false);
     for (const { pid } of tracked) expect(isAlive(pid), `pid ${pid}`).to.equal(false);
+    // The data folder is free again.
+    await readFile(path.join(dataDir, "dev", "run.json")).then(
+      () => expect.fail("run.json left behind"),
+      () => {},
+    );
+  });
+
+  it("names each bad environment variable on one line and exits 1, without a stack trace", async () => {
+    const { code, output } = await runDev({ PORT: "abc", LOG_LEVEL: "loud", PERKMINT_DATA_DIR: dataDir });
+    expect(code).to.equal(1);
+    expect(output.trim().split("\n")).to.deep.equal([
+      "Invalid configuration:",
+      '  - PORT: expected an integer port from 0 to 65535; got "abc"',
+      '  - LOG_LEVEL: expected fatal, error, warn, info, debug, trace, silent; got "loud"',
+    ]);
   });
 });
+
+/** Runs scripts/dev.ts with `env` added to the environment until it exits; its exit code and all it printed. */
+function runDev(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/dev.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  return new Promise((resolve) => child.once("exit", (code) => (clearTimeout(timer), resolve({ code, output }))));
+}

@@ -33,3 +33,36 @@ describe("indexer configuration", function () {
     expect(() => loadConfig({ ...base, INDEXER_FETCH_CONCURRENCY: "0" })).to.throw(ConfigError, /INDEXER_FETCH_CONCURRENCY/);
   });
 });
+
+describe("configuration errors", function () {
+  it("says one line per bad variable, naming it, what it must be and (unless secret) what it is", function () {
+    let message = "";
+    try {
+      loadConfig({ ...base, PORT: "abc", POLL_INTERVAL_MS: "5", LOG_LEVEL: "loud", DATABASE_URL: "mysql://u:secret@h/db", HTTP_REQUEST_TIMEOUT_MS: "-1" });
+    } catch (error) {
+      expect(error).to.be.instanceOf(ConfigError);
+      message = (error as Error).message;
+    }
+    expect(message.split("\n")).to.deep.equal([
+      "Invalid configuration:",
+      '  - PORT: expected an integer port from 0 to 65535; got "abc"',
+      "  - DATABASE_URL: expected a postgres:// or postgresql:// URL; its value is not",
+      '  - POLL_INTERVAL_MS: expected an integer from 10 to 60000 (milliseconds); got "5"',
+      '  - LOG_LEVEL: expected fatal, error, warn, info, debug, trace, silent; got "loud"',
+      '  - HTTP_REQUEST_TIMEOUT_MS: expected an integer from 100 to 600000 (milliseconds); got "-1"',
+    ]);
+    expect(message).to.not.contain("secret");
+    expect(() => loadConfig({ RPC_URL: "http://127.0.0.1:8545" })).to.throw(ConfigError, /^Invalid configuration:\n {2}- FACTORY_ADDRESS: required/);
+  });
+
+  it("reads the HTTP and database timeouts", function () {
+    const c = loadConfig({ ...base, HTTP_REQUEST_TIMEOUT_MS: "2000", DATABASE_STATEMENT_TIMEOUT_MS: "700" });
+    expect(c.http).to.deep.equal({ requestTimeoutMs: 2000, headersTimeoutMs: 10_000, keepAliveTimeoutMs: 5_000 });
+    expect(c.database).to.deep.equal({ connectTimeoutMs: 5_000, statementTimeoutMs: 700 });
+  });
+
+  it("accepts an all-upper-case address and refuses a mixed-case one with a wrong checksum", function () {
+    expect(loadConfig({ ...base, FACTORY_ADDRESS: "0x5FBDB2315678AFECB367F032D93F642F64180AA3" }).factory).to.equal("0x5FbDB2315678afecb367f032d93F642f64180aa3");
+    expect(() => loadConfig({ ...base, FACTORY_ADDRESS: "0x5FbDB2315678afecb367f032d93F642f64180aA3" })).to.throw(ConfigError, /FACTORY_ADDRESS: expected a 0x-prefixed/);
+  });
+});

@@ -3,7 +3,9 @@ import pino from "pino";
 import pg from "pg";
 import type { Address } from "viem";
 import { createPrisma, type PrismaClient } from "../../../server/database/client.ts";
+import { HeadWatcher } from "../../../server/chain/head-watcher.ts";
 import { createApp } from "../../../server/http/app.ts";
+import { RpcClient } from "../../../server/indexer/rpc.ts";
 import { DeepReorgError, Indexer, type IndexerOptions } from "../../../server/indexer/indexer.ts";
 import { getActivity, getBalanceAt, getEditionSupply, getHeldSince, listHolders } from "../../../server/indexer/reads.ts";
 import { applyBatch, CHECKPOINT_CHANNEL, CheckpointMovedError, readCheckpoint, readRecentBlocks, rebuildProjections, rollbackTo } from "../../../server/indexer/store.ts";
@@ -158,7 +160,10 @@ describe("indexer projections, replay, deep reorgs, /health and /metrics", funct
   });
 
   it("serves /health with lag in blocks and seconds, and /metrics", async function () {
-    const app = createApp({ prisma, publicClient: tc.publicClient, chainId: 31337, confirmations: 0, logger: pino({ level: "silent" }) });
+    // intervalMs 1: every tick() looks at the chain again.
+    const chainHead = new HeadWatcher({ rpc: new RpcClient({ urls: [tc.rpcUrl], maxAttempts: 1 }), intervalMs: 1 });
+    await chainHead.tick();
+    const app = createApp({ prisma, chainHead, chainId: 31337, confirmations: 0, logger: pino({ level: "silent" }) });
     const server = await new Promise<import("node:http").Server>((resolve) => {
       const s = app.listen(0, "127.0.0.1", () => resolve(s));
     });
@@ -171,6 +176,7 @@ describe("indexer projections, replay, deep reorgs, /health and /metrics", funct
       // The head moves and the indexer does not: stalled once the checkpoint is older than the stall window.
       await tc.mine(2);
       await db.query("UPDATE indexer_checkpoint SET updated_at = now() - interval '1 hour'");
+      await chainHead.tick();
       const stalled = await fetch(`http://127.0.0.1:${address.port}/health`);
       expect(stalled.status).to.equal(503);
       expect(await stalled.json()).to.include({ ok: false, stalled: true, lagBlocks: "2" });
