@@ -75,6 +75,24 @@ const envSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: int(100, 600_000).default(5_000),
   /** An API query is cancelled after this long (statement_timeout; the client stops waiting a second later). */
   DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5_000),
+  /**
+   * The origin users reach the platform at (scheme, host and port; no path): Sign-In with Ethereum messages must
+   * name it, session cookies are Secure unless it is plain-http localhost, metadata URLs start with it.
+   * Default: http://HOST:PORT.
+   */
+  PUBLIC_URL: url(["http:", "https:"]).optional(),
+  /** Other origins (comma-separated) whose pages may call the API with credentials (CORS, and CSRF's Origin check). */
+  CORS_ORIGINS: z.string().optional(),
+  /** Wallet addresses (comma-separated) with the operator role. */
+  OPERATOR_ADDRESSES: z.string().optional(),
+  /** A session ends this long after sign-in, and after this long without use. */
+  SESSION_TTL_SECONDS: int(60, 31_536_000).default(7 * 24 * 3600),
+  SESSION_IDLE_SECONDS: int(60, 31_536_000).default(24 * 3600),
+  /** Requests per minute per client IP, and per signed-in wallet, before 429 (shared by every API process). */
+  RATE_LIMIT_IP_PER_MINUTE: int(1, 1_000_000).default(1200),
+  RATE_LIMIT_WALLET_PER_MINUTE: int(1, 1_000_000).default(600),
+  /** Proxy hops in front of the API whose X-Forwarded-For to trust (Express's `trust proxy`); 0 behind none. */
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
 });
 
 /** What each variable must be, in the words of the message a bad value gets. */
@@ -107,6 +125,14 @@ const EXPECTED: Record<string, string> = {
   HTTP_KEEP_ALIVE_TIMEOUT_MS: "an integer from 100 to 600000 (milliseconds)",
   DATABASE_CONNECT_TIMEOUT_MS: "an integer from 100 to 600000 (milliseconds)",
   DATABASE_STATEMENT_TIMEOUT_MS: "an integer from 100 to 600000 (milliseconds)",
+  PUBLIC_URL: "an http(s):// origin, e.g. https://perkmint.example",
+  CORS_ORIGINS: "comma-separated http(s):// origins",
+  OPERATOR_ADDRESSES: "comma-separated addresses",
+  SESSION_TTL_SECONDS: "an integer from 60 to 31536000 (seconds)",
+  SESSION_IDLE_SECONDS: "an integer from 60 to 31536000 (seconds)",
+  RATE_LIMIT_IP_PER_MINUTE: "an integer from 1 to 1000000",
+  RATE_LIMIT_WALLET_PER_MINUTE: "an integer from 1 to 1000000",
+  TRUST_PROXY_HOPS: "an integer from 0 to 10",
 };
 
 /** Values never echoed in a message: URLs carry passwords and API keys. */
@@ -157,6 +183,13 @@ export type Config = {
   dataDir: string;
   http: { requestTimeoutMs: number; headersTimeoutMs: number; keepAliveTimeoutMs: number };
   database: { connectTimeoutMs: number; statementTimeoutMs: number };
+  /** The public origin (no trailing slash), e.g. http://127.0.0.1:3000. */
+  publicUrl: string;
+  corsOrigins: string[];
+  operators: `0x${string}`[];
+  sessions: { ttlSeconds: number; idleSeconds: number };
+  rateLimits: { ipPerMinute: number; walletPerMinute: number };
+  trustProxyHops: number;
 };
 
 export class ConfigError extends Error {
@@ -193,6 +226,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!isAcceptedAddress(a)) problems.push(`INDEXER_EXTRA_CONTRACTS: expected comma-separated addresses; ${JSON.stringify(a)} is not ${ADDRESS_EXPECTED}`);
     return a as `0x${string}`;
   });
+  const operators = list(e.OPERATOR_ADDRESSES).map((a) => {
+    if (!isAcceptedAddress(a)) problems.push(`OPERATOR_ADDRESSES: expected comma-separated addresses; ${JSON.stringify(a)} is not ${ADDRESS_EXPECTED}`);
+    return a.toLowerCase() as `0x${string}`;
+  });
+  const corsOrigins = list(e.CORS_ORIGINS).map((o) => {
+    const origin = /^https?:\/\/[^/]+$/.test(o) ? o : undefined;
+    if (!origin) problems.push(`CORS_ORIGINS: expected comma-separated http(s):// origins without a path; ${JSON.stringify(o)} is not one`);
+    return o;
+  });
+  const publicUrl = e.PUBLIC_URL ? new URL(e.PUBLIC_URL) : new URL(`http://${e.HOST.includes(":") ? `[${e.HOST}]` : e.HOST}:${e.PORT}`);
+  if (e.PUBLIC_URL && (publicUrl.pathname !== "/" || publicUrl.search || publicUrl.hash)) {
+    problems.push("PUBLIC_URL: expected an origin without a path, query or fragment (e.g. https://perkmint.example)");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   // The indexer speaks JSON-RPC over HTTP; a ws:// RPC_URL is assumed to serve HTTP on the same host and port.
   const rpcUrls = [e.RPC_URL.replace(/^ws(s?):/, "http$1:"), ...fallbacks];
@@ -225,6 +271,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
     database: { connectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT_MS, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS },
+    publicUrl: publicUrl.origin,
+    corsOrigins,
+    operators,
+    sessions: { ttlSeconds: e.SESSION_TTL_SECONDS, idleSeconds: e.SESSION_IDLE_SECONDS },
+    rateLimits: { ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE, walletPerMinute: e.RATE_LIMIT_WALLET_PER_MINUTE },
+    trustProxyHops: e.TRUST_PROXY_HOPS,
   };
 }
 

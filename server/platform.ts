@@ -110,6 +110,16 @@ export async function startPlatform(
         confirmations: config.confirmations,
         stallSeconds: config.stallSeconds,
         requestTimeoutMs: config.http.requestTimeoutMs,
+        publicClient,
+        auth: {
+          publicUrl: config.publicUrl,
+          corsOrigins: config.corsOrigins,
+          operators: config.operators,
+          sessionTtlSeconds: config.sessions.ttlSeconds,
+          sessionIdleSeconds: config.sessions.idleSeconds,
+        },
+        rateLimits: config.rateLimits,
+        trustProxyHops: config.trustProxyHops,
         logger: logger.child({ component: "http" }),
       });
       const server: Server = await listen(app, config.port, config.host, config.http);

@@ -1,21 +1,31 @@
 import { randomUUID } from "node:crypto";
-import express, { Router } from "express";
+import cors from "cors";
+import express from "express";
+import helmet from "helmet";
 import type { Logger } from "pino";
+import type { PublicClient } from "viem";
+import { authRoutes } from "../auth/routes.ts";
+import { AuthService, type AuthSettings } from "../auth/service.ts";
 import type { ChainHeadSource } from "../chain/head-watcher.ts";
-import { collectionsRouter, describeCollectionsRoutes } from "../collections/routes.ts";
-import type { PrismaClient } from "../database/client.ts";
-import { describeWalletsRoutes, walletsRouter } from "../wallets/routes.ts";
+import { collectionsRoutes } from "../collections/routes.ts";
+import { poolOf, type PrismaClient } from "../database/client.ts";
+import { OutageLog } from "../lib/outage.ts";
+import { walletsRoutes } from "../wallets/routes.ts";
 import { refuseOversizedBodies } from "./body.ts";
 import { requestDeadline } from "./deadline.ts";
-import { describeHealthRoutes, healthRouter } from "./health.ts";
-import { methodNotAllowed, routesOf } from "./methods.ts";
-import { metricsRouter } from "./metrics.ts";
+import { docsAssets, docsRoutes } from "./docs.ts";
+import { healthRoutes } from "./health.ts";
+import { methodNotAllowed } from "./methods.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { buildOpenApiDocument, OpenAPIRegistry } from "./openapi.ts";
 import { errorHandler, notFoundHandler } from "./problem.ts";
-import { OutageLog } from "../lib/outage.ts";
+import { createRateLimiter, type RateLimits } from "./rate-limit.ts";
+import { describeRoutes, mountRoutes, routeMethods, type RouteDeclaration, type RouteServices } from "./route.ts";
 
 export type AppDeps = {
   prisma: PrismaClient;
+  /** The chain: for smart-contract wallets' sign-in signatures (EIP-1271, ERC-6492). */
+  publicClient?: PublicClient;
   /** The chain's head as last seen (a HeadWatcher): /health never waits on the chain itself. */
   chainHead: ChainHeadSource;
   chainId: number;
@@ -24,10 +34,32 @@ export type AppDeps = {
   stallSeconds?: number;
   /** Every request is answered within this long (default 10 s): a 504 problem when its route has not by then. */
   requestTimeoutMs?: number;
+  /** Sign-in and sessions; defaults suit a local run at http://127.0.0.1:3000. */
+  auth?: Partial<Omit<AuthSettings, "chainId">>;
+  rateLimits?: RateLimits;
+  /** Proxy hops whose X-Forwarded-For to trust (behind a load balancer). */
+  trustProxyHops?: number;
+  /** Check every JSON answer against its route's declared schema (tests). */
+  checkResponses?: boolean;
   logger: Logger;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
+
+/** Defaults that a real UI never hits (a page load is a handful of requests). */
+export const DEFAULT_RATE_LIMITS: RateLimits = { ipPerMinute: 1200, walletPerMinute: 600 };
+
+/** Every route the API serves, declared once (see route.ts). */
+export function apiRoutes(deps: AppDeps, auth: AuthService, settings: AuthSettings, document: () => unknown): RouteDeclaration[] {
+  return [
+    ...docsRoutes(document),
+    ...healthRoutes(deps),
+    ...metricsRoutes(),
+    ...authRoutes({ auth, settings, prisma: deps.prisma, chainId: deps.chainId }),
+    ...collectionsRoutes(deps),
+    ...walletsRoutes(deps),
+  ];
+}
 
 /** The HTTP API. Stateless: every process built from the same deps answers alike, so it scales horizontally. */
 export function createApp(deps: AppDeps) {
@@ -36,6 +68,31 @@ export function createApp(deps: AppDeps) {
   const databaseOutage = new OutageLog({ logger: deps.logger, what: "database (API)" });
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.set("trust proxy", deps.trustProxyHops ?? 0);
+  const settings: AuthSettings = {
+    publicUrl: deps.auth?.publicUrl ?? "http://127.0.0.1:3000",
+    corsOrigins: deps.auth?.corsOrigins ?? [],
+    operators: (deps.auth?.operators ?? []).map((a) => a.toLowerCase()),
+    sessionTtlSeconds: deps.auth?.sessionTtlSeconds ?? 7 * 24 * 3600,
+    sessionIdleSeconds: deps.auth?.sessionIdleSeconds ?? 24 * 3600,
+    chainId: deps.chainId,
+  };
+  const auth = new AuthService({ prisma: deps.prisma, publicClient: deps.publicClient as PublicClient, settings });
+  const limit = createRateLimiter(poolOf(deps.prisma), deps.rateLimits ?? DEFAULT_RATE_LIMITS);
+  const services: RouteServices = {
+    authenticate: (req) => auth.authenticate(req),
+    async collectionOwner(collection) {
+      const row = await deps.prisma.collection.findUnique({
+        where: { chainId_address: { chainId: deps.chainId, address: collection.toLowerCase() } },
+        select: { owner: true },
+      });
+      return row?.owner.toLowerCase() ?? null;
+    },
+    // The versioned API only: /health, /metrics and the docs must answer even while the database (which keeps the
+    // counters) is down.
+    rateLimit: (req, caller) => (req.path.startsWith("/v1/") ? limit(req, caller) : Promise.resolve()),
+  };
+
   app.use((req, res, next) => {
     const incoming = req.get("x-request-id");
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -44,6 +101,7 @@ export function createApp(deps: AppDeps) {
     const started = process.hrtime.bigint();
     res.on("finish", () => {
       if (databaseOutage.active && res.statusCode < 500 && req.path.startsWith("/v1/")) databaseOutage.success();
+      // The URL and status only: never a header (cookies, bearer tokens) nor a body (signatures).
       deps.logger.debug(
         { requestId, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
         "request",
@@ -51,22 +109,23 @@ export function createApp(deps: AppDeps) {
     });
     next();
   });
+  // helmet's headers (CSP, HSTS outside plain-http, nosniff, frame denial, ...); CORS only for CORS_ORIGINS.
+  app.use(helmet({ strictTransportSecurity: !settings.publicUrl.startsWith("http:") }));
+  app.use(cors({ origin: settings.corsOrigins, credentials: true, exposedHeaders: ["x-request-id", "retry-after"] }));
   app.use(requestDeadline(deps.requestTimeoutMs ?? 10_000));
-  // No route takes a body yet: none is parsed (a route that takes one mounts jsonBody() itself), and a declared
-  // length beyond what any route could accept is refused before it is read.
+  // Only routes that take a body parse one (their declaration says so), and a declared length beyond what any route
+  // could accept is refused before it is read.
   app.use(refuseOversizedBodies());
+  app.use("/docs/assets", ...docsAssets());
 
+  let document: unknown;
+  const routes = apiRoutes(deps, auth, settings, () => document);
   const registry = new OpenAPIRegistry();
-  for (const describe of [describeHealthRoutes, describeCollectionsRoutes, describeWalletsRoutes]) describe(registry);
-  const openapi = buildOpenApiDocument(registry);
-  const docs = Router();
-  docs.get("/openapi.json", (_req, res) => {
-    res.json(openapi);
-  });
-  const routers = [docs, healthRouter(deps), metricsRouter(), collectionsRouter(deps), walletsRouter(deps)];
-  for (const router of routers) app.use(router);
-  app.use(methodNotAllowed(routers.flatMap(routesOf)));
+  describeRoutes(registry, routes);
+  document = buildOpenApiDocument(registry, { serverUrl: settings.publicUrl });
+  mountRoutes(app, routes, { services, checkResponses: deps.checkResponses });
+  app.use(methodNotAllowed(routeMethods(routes)));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger, databaseOutage));
-  return app;
+  return Object.assign(app, { routes });
 }

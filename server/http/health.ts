@@ -1,15 +1,14 @@
-import { Router } from "express";
 import { z } from "zod";
 import type { ChainHeadSource } from "../chain/head-watcher.ts";
 import type { PrismaClient } from "../database/client.ts";
 import { getIndexerProgress } from "../indexer/reads.ts";
-import type { OpenAPIRegistry } from "./openapi.ts";
+import { defineRoute, type RouteDeclaration } from "./route.ts";
 
 /** The indexer may trail the head by this many blocks and still count as healthy. */
 const MAX_HEALTHY_LAG = 10n;
 
-export function describeHealthRoutes(registry: OpenAPIRegistry) {
-  const health = z.object({
+export const healthSchema = z
+  .object({
     ok: z.boolean(),
     chainId: z.number().int(),
     indexedBlock: z.string().nullable(),
@@ -21,18 +20,8 @@ export function describeHealthRoutes(registry: OpenAPIRegistry) {
     database: z.enum(["ok", "unreachable"]).describe("Whether the database answered this health check in time"),
     chain: z.enum(["ok", "unreachable"]).describe("Whether the chain's head was seen lately"),
     headSeenAt: z.string().nullable().describe("When headBlock was seen (ISO 8601)"),
-  });
-  registry.registerPath({
-    method: "get",
-    path: "/health",
-    summary: "Liveness of the database, the chain and the indexer",
-    "x-required-role": "public",
-    responses: {
-      200: { description: "Healthy", content: { "application/json": { schema: health } } },
-      503: { description: "Unhealthy (same body)", content: { "application/json": { schema: health } } },
-    },
-  });
-}
+  })
+  .meta({ id: "Health" });
 
 /** Default for `stallSeconds`: no committed batch for this long while the head is ahead means stalled. */
 export const DEFAULT_STALL_SECONDS = 30;
@@ -60,54 +49,70 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
  * and the database gets that long. Stalled: the head is ahead of the indexed block (beyond the confirmations) and no
  * batch was committed for `stallSeconds`, so a stuck indexer shows instead of trailing silently.
  */
-export function healthRouter(deps: {
+export function healthRoutes(deps: {
   prisma: PrismaClient;
   chainHead: ChainHeadSource;
   chainId: number;
   confirmations: number;
   stallSeconds?: number;
   databaseTimeoutMs?: number;
-}) {
+}): RouteDeclaration[] {
   const stallMs = (deps.stallSeconds ?? DEFAULT_STALL_SECONDS) * 1000;
   const databaseTimeoutMs = deps.databaseTimeoutMs ?? DEFAULT_HEALTH_DATABASE_TIMEOUT_MS;
-  const router = Router();
-  router.get("/health", async (_req, res) => {
-    const indexed = await within(getIndexerProgress(deps.prisma, deps.chainId), databaseTimeoutMs).then(
-      (value) => ({ ok: true as const, value }),
-      () => ({ ok: false as const, value: null }),
-    );
-    const chain = deps.chainHead.state();
-    const progress = indexed.value;
-    const indexedBlock = progress?.blockNumber ?? null;
-    const head = chain.head;
-    const headBlock = head?.number ?? null;
-    const lagBlocks = indexedBlock !== null && headBlock !== null ? (headBlock > indexedBlock ? headBlock - indexedBlock : 0n) : null;
-    const lagSeconds =
-      progress?.blockTime && head ? Math.max(0, Number(head.timestamp) - Math.floor(progress.blockTime.getTime() / 1000)) : null;
-    const stalled =
-      progress !== null &&
-      lagBlocks !== null &&
-      lagBlocks > BigInt(deps.confirmations) &&
-      Date.now() - progress.updatedAt.getTime() > stallMs;
-    const ok =
-      indexed.ok &&
-      chain.reachable &&
-      lagBlocks !== null &&
-      lagBlocks <= MAX_HEALTHY_LAG + BigInt(deps.confirmations) &&
-      !stalled;
-    res.status(ok ? 200 : 503).json({
-      ok,
-      chainId: deps.chainId,
-      indexedBlock: indexedBlock?.toString() ?? null,
-      headBlock: headBlock?.toString() ?? null,
-      lagBlocks: lagBlocks?.toString() ?? null,
-      lagSeconds,
-      stalled,
-      lastProgressAt: progress?.updatedAt.toISOString() ?? null,
-      database: indexed.ok ? "ok" : "unreachable",
-      chain: chain.reachable ? "ok" : "unreachable",
-      headSeenAt: head ? new Date(head.observedAt).toISOString() : null,
-    });
+  const health = defineRoute({
+    method: "get",
+    path: "/health",
+    summary: "Liveness of the database, the chain and the indexer",
+    tags: ["platform"],
+    role: "public",
+    responses: {
+      200: { description: "Healthy", schema: healthSchema },
+      503: { description: "Unhealthy (same body)", schema: healthSchema },
+    },
+    async handler() {
+      const indexed = await within(getIndexerProgress(deps.prisma, deps.chainId), databaseTimeoutMs).then(
+        (value) => ({ ok: true as const, value }),
+        () => ({ ok: false as const, value: null }),
+      );
+      const chain = deps.chainHead.state();
+      const progress = indexed.value;
+      const indexedBlock = progress?.blockNumber ?? null;
+      const head = chain.head;
+      const headBlock = head?.number ?? null;
+      const lagBlocks =
+        indexedBlock !== null && headBlock !== null ? (headBlock > indexedBlock ? headBlock - indexedBlock : 0n) : null;
+      const lagSeconds =
+        progress?.blockTime && head
+          ? Math.max(0, Number(head.timestamp) - Math.floor(progress.blockTime.getTime() / 1000))
+          : null;
+      const stalled =
+        progress !== null &&
+        lagBlocks !== null &&
+        lagBlocks > BigInt(deps.confirmations) &&
+        Date.now() - progress.updatedAt.getTime() > stallMs;
+      const ok =
+        indexed.ok &&
+        chain.reachable &&
+        lagBlocks !== null &&
+        lagBlocks <= MAX_HEALTHY_LAG + BigInt(deps.confirmations) &&
+        !stalled;
+      return {
+        status: ok ? 200 : 503,
+        body: {
+          ok,
+          chainId: deps.chainId,
+          indexedBlock: indexedBlock?.toString() ?? null,
+          headBlock: headBlock?.toString() ?? null,
+          lagBlocks: lagBlocks?.toString() ?? null,
+          lagSeconds,
+          stalled,
+          lastProgressAt: progress?.updatedAt.toISOString() ?? null,
+          database: indexed.ok ? "ok" : "unreachable",
+          chain: chain.reachable ? "ok" : "unreachable",
+          headSeenAt: head ? new Date(head.observedAt).toISOString() : null,
+        },
+      };
+    },
   });
-  return router;
+  return [health];
 }

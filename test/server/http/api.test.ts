@@ -76,7 +76,7 @@ describe("HTTP API", () => {
     chainHead = new HeadWatcher({ rpc: new RpcClient({ urls: [chain.rpcUrl], timeoutMs: 1000, maxAttempts: 1 }), intervalMs: 50 });
     await chainHead.tick();
     chainHead.start();
-    const app = createApp({ prisma, chainHead, chainId, confirmations: 0, logger });
+    const app = createApp({ prisma, publicClient, chainHead, chainId, confirmations: 0, logger, checkResponses: true });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, "127.0.0.1", () => resolve(s));
     });
