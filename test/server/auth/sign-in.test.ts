@@ -1,0 +1,309 @@
+import { expect } from "chai";
+import { readFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import path from "node:path";
+import { getAddress, type Abi, type Hex, type LocalAccount } from "viem";
+import { createSiweMessage } from "viem/siwe";
+import { demoAccounts, demoWallets, seedDemo, type DemoSeed } from "../../../server/chain/demo-seed.ts";
+import { createPrisma, type PrismaClient } from "../../../server/database/client.ts";
+import { createPool } from "../../../server/database/pool.ts";
+import { createApp, type AppDeps } from "../../../server/http/app.ts";
+import { Indexer } from "../../../server/indexer/indexer.ts";
+import { createLogger } from "../../../server/lib/logger.ts";
+import { findFreePort } from "../../../server/lib/ports.ts";
+import { deployTestPlatform, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
+import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+
+type Answer = { status: number; headers: Headers; body: Record<string, unknown> | undefined };
+
+/** An API server of this suite on a port chosen first, so PUBLIC_URL (which SIWE messages name) is known. */
+async function startApi(deps: Omit<AppDeps, "auth"> & { auth?: AppDeps["auth"] }) {
+  const port = await findFreePort();
+  const publicUrl = `http://127.0.0.1:${port}`;
+  const app = createApp({ ...deps, auth: { publicUrl, ...deps.auth }, checkResponses: true });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(port, "127.0.0.1", () => resolve(s));
+  });
+  const call = async (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> => {
+    const res = await fetch(publicUrl + path, {
+      method,
+      headers: { ...(options.body !== undefined ? { "content-type": "application/json" } : {}), ...options.headers },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+  };
+  const stop = async () => {
+    const closed = new Promise((resolve) => server.close(resolve));
+    server.closeAllConnections();
+    await closed;
+  };
+  return { publicUrl, host: `127.0.0.1:${port}`, call, stop };
+}
+
+describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
+  this.timeout(120_000);
+  let tc: TestChain;
+  let db: TestDatabase;
+  let prisma: PrismaClient;
+  let pool: ReturnType<typeof createPool>;
+  let api: Awaited<ReturnType<typeof startApi>>;
+  let seed: DemoSeed;
+  const alice = demoAccounts.alice as unknown as LocalAccount;
+  const bob = demoAccounts.bob as unknown as LocalAccount;
+  const partner = demoAccounts.partner as unknown as LocalAccount;
+  const chainHead = { state: () => ({ head: null, reachable: true }) };
+  const logger = createLogger("silent");
+
+  before(async () => {
+    tc = await startTestChain();
+    db = await createTestDatabase();
+    prisma = createPrisma(db.url);
+    pool = createPool(db.url);
+    const deployment = await deployTestPlatform(tc);
+    seed = await seedDemo(tc.publicClient, demoWallets(tc.chain, tc.rpcUrl), deployment.factory);
+    // The indexer makes the demo partner the indexed owner of its collection.
+    const indexer = new Indexer({
+      db: pool,
+      rpcUrls: [tc.rpcUrl],
+      writerLock: false,
+      chainId: 31337,
+      factory: deployment.factory,
+      startBlock: deployment.startBlock,
+      confirmations: 0,
+      finalityDepth: 16,
+      pollIntervalMs: 50,
+      maxBlockRange: 1000,
+      logger,
+    });
+    while ((await indexer.step()) > 0);
+    await indexer.close();
+    api = await startApi({ prisma, publicClient: tc.publicClient, chainHead, chainId: 31337, confirmations: 0, logger });
+  });
+
+  after(async () => {
+    await api?.stop();
+    await prisma?.$disconnect();
+    await pool?.end();
+    await db?.drop();
+    await tc?.stop();
+  });
+
+  const nonce = async () => (await api.call("GET", "/v1/auth/nonce")).body!.nonce as string;
+  const message = async (address: `0x${string}`, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) =>
+    createSiweMessage({
+      domain: api.host,
+      address,
+      statement: "Sign in to Perkmint",
+      uri: api.publicUrl,
+      version: "1",
+      chainId: 31337,
+      nonce: await nonce(),
+      issuedAt: new Date(),
+      ...overrides,
+    });
+  const signIn = async (account: LocalAccount, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) => {
+    const text = await message(account.address, overrides);
+    return api.call("POST", "/v1/auth/verify", { body: { message: text, signature: await account.signMessage({ message: text }) } });
+  };
+  const bearer = (token: unknown) => ({ authorization: `Bearer ${String(token)}` });
+  const expectProblem = (answer: Answer, status: number, detail?: RegExp) => {
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(status);
+    expect(answer.headers.get("content-type")).to.match(/^application\/problem\+json/);
+    if (detail) expect(String(answer.body?.detail)).to.match(detail);
+  };
+
+  it("hands out single-use nonces of at least 96 bits, not cached", async () => {
+    const answer = await api.call("GET", "/v1/auth/nonce");
+    expect(answer.status).to.equal(200);
+    expect(answer.headers.get("cache-control")).to.equal("no-store");
+    const value = answer.body!.nonce as string;
+    // 96 bits in an alphanumeric alphabet (62 symbols, ~5.95 bits each) takes at least 17 characters.
+    expect(value).to.match(/^[A-Za-z0-9]{17,}$/);
+    expect(value).to.not.equal(await nonce());
+  });
+
+  it("signs a wallet in: an httpOnly SameSite=Lax cookie and a bearer token, both answered by /v1/me", async () => {
+    const answer = await signIn(alice);
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    expect(answer.body!.address).to.equal(alice.address);
+    const cookie = answer.headers.get("set-cookie")!;
+    expect(cookie).to.match(/^perkmint_session=pms_[A-Za-z0-9_-]+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=604800$/);
+    const byCookie = await api.call("GET", "/v1/me", { headers: { cookie: cookie.split(";")[0]! } });
+    expect(byCookie.body).to.deep.equal({ address: alice.address, roles: ["holder"], collections: [] });
+    const byBearer = await api.call("GET", "/v1/me", { headers: bearer(answer.body!.token) });
+    expect(byBearer.body!.address).to.equal(alice.address);
+    // Only the token's SHA-256 is stored.
+    const stored = await pool.query<{ token_hash: string }>("SELECT token_hash FROM auth_session");
+    expect(stored.rows.map((r) => r.token_hash)).to.not.include(answer.body!.token);
+    expect(stored.rows.every((r) => /^[0-9a-f]{64}$/.test(r.token_hash))).to.equal(true);
+  });
+
+  it("names the partner role and its collections for the collection's indexed owner", async () => {
+    const answer = await signIn(partner);
+    const me = await api.call("GET", "/v1/me", { headers: bearer(answer.body!.token) });
+    expect(me.body).to.deep.equal({ address: partner.address, roles: ["holder", "partner"], collections: [getAddress(seed.collection)] });
+  });
+
+  it("refuses a replayed message: sequentially, and 50 concurrent uses of one nonce let exactly one in", async () => {
+    const text = await message(alice.address);
+    const signature = await alice.signMessage({ message: text });
+    const body = { message: text, signature };
+    expect((await api.call("POST", "/v1/auth/verify", { body })).status).to.equal(200);
+    expectProblem(await api.call("POST", "/v1/auth/verify", { body }), 401, /nonce/);
+
+    const racing = await message(alice.address);
+    const racingBody = { message: racing, signature: await alice.signMessage({ message: racing }) };
+    const answers = await Promise.all(Array.from({ length: 50 }, () => api.call("POST", "/v1/auth/verify", { body: racingBody })));
+    expect(answers.filter((a) => a.status === 200)).to.have.length(1);
+    for (const a of answers.filter((x) => x.status !== 200)) expectProblem(a, 401);
+  });
+
+  it("refuses expired, not-yet-valid and future-issued messages", async () => {
+    const past = new Date(Date.now() - 5 * 60_000);
+    expectProblem(await signIn(alice, { issuedAt: past, expirationTime: new Date(Date.now() - 2 * 60_000) }), 401, /expired/);
+    expectProblem(await signIn(alice, { notBefore: new Date(Date.now() + 5 * 60_000) }), 401, /not valid yet/);
+    expectProblem(await signIn(alice, { issuedAt: new Date(Date.now() + 5 * 60_000) }), 401, /future/);
+    expectProblem(await signIn(alice, { issuedAt: new Date(Date.now() - 60 * 60_000) }), 401, /too old/);
+  });
+
+  it("refuses a message for another domain, another URI or another chain", async () => {
+    expectProblem(await signIn(alice, { domain: "evil.example" }), 401, /evil\.example/);
+    expectProblem(await signIn(alice, { uri: "https://evil.example/login" }), 401, /URI/);
+    expectProblem(await signIn(alice, { chainId: 1 }), 401, /chain 1/);
+  });
+
+  it("refuses malformed input: not a SIWE message (401), a body of the wrong shape (400 naming the field)", async () => {
+    expectProblem(await api.call("POST", "/v1/auth/verify", { body: { message: "hello", signature: "0x00" } }), 401, /EIP-4361/);
+    const bad = await api.call("POST", "/v1/auth/verify", { body: { message: "hello", signature: "not hex" } });
+    expectProblem(bad, 400);
+    expect(bad.body!.errors).to.deep.equal([{ path: "body.signature", message: "must be 0x-prefixed hex bytes" }]);
+  });
+
+  it("refuses a bad signature and a signature by another wallet, without burning the nonce", async () => {
+    const text = await message(alice.address);
+    const junk = `0x${"11".repeat(65)}` as Hex;
+    expectProblem(await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: junk } }), 401, /signature/);
+    const byBob = await bob.signMessage({ message: text });
+    expectProblem(await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: byBob } }), 401, /signature/);
+    // The nonce is still alice's to use.
+    const good = await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: await alice.signMessage({ message: text }) } });
+    expect(good.status).to.equal(200);
+  });
+
+  it("signs in a smart-contract wallet (EIP-1271) whose owner signed", async () => {
+    const file = path.resolve(import.meta.dirname, "../../../artifacts/contracts/mocks/ERC1271WalletMock.sol/ERC1271WalletMock.json");
+    const { abi, bytecode } = JSON.parse(await readFile(file, "utf8")) as { abi: Abi; bytecode: Hex };
+    const hash = await tc.wallet.deployContract({ abi, bytecode, args: [alice.address] });
+    const wallet = getAddress((await tc.publicClient.waitForTransactionReceipt({ hash })).contractAddress!);
+    const text = await message(wallet);
+    const answer = await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: await alice.signMessage({ message: text }) } });
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    expect(answer.body!.address).to.equal(wallet);
+    // Someone else's signature does not open the wallet.
+    const other = await message(wallet);
+    expectProblem(await api.call("POST", "/v1/auth/verify", { body: { message: other, signature: await bob.signMessage({ message: other }) } }), 401);
+  });
+
+  it("refuses a signed-out, an expired and an idle session, and an unknown token", async () => {
+    const a = await signIn(alice);
+    const cookie = a.headers.get("set-cookie")!.split(";")[0]!;
+    expect((await api.call("POST", "/v1/auth/logout", { headers: { cookie, origin: api.publicUrl } })).status).to.equal(204);
+    expectProblem(await api.call("GET", "/v1/me", { headers: { cookie } }), 401, /signed out|expired/);
+
+    const b = await signIn(alice);
+    await pool.query("UPDATE auth_session SET expires_at = now() - interval '1 second' WHERE revoked_at IS NULL");
+    expectProblem(await api.call("GET", "/v1/me", { headers: bearer(b.body!.token) }), 401);
+
+    const c = await signIn(alice);
+    await pool.query("UPDATE auth_session SET last_seen_at = now() - interval '25 hours' WHERE expires_at > now()");
+    expectProblem(await api.call("GET", "/v1/me", { headers: bearer(c.body!.token) }), 401);
+
+    expectProblem(await api.call("GET", "/v1/me", { headers: bearer("pms_nottherealtokenatall") }), 401);
+    expectProblem(await api.call("GET", "/v1/me", { headers: { authorization: "Basic abc" } }), 401, /Bearer/);
+    expectProblem(await api.call("GET", "/v1/me"), 401, /Sign in/);
+  });
+
+  it("refuses a cookie-authenticated unsafe request from another origin (CSRF); bearer clients are exempt", async () => {
+    const a = await signIn(alice);
+    const cookie = a.headers.get("set-cookie")!.split(";")[0]!;
+    expectProblem(await api.call("POST", "/v1/auth/logout", { headers: { cookie } }), 403, /Origin/);
+    expectProblem(await api.call("POST", "/v1/auth/logout", { headers: { cookie, origin: "https://evil.example" } }), 403, /Origin/);
+    expect((await api.call("GET", "/v1/me", { headers: { cookie } })).status).to.equal(200);
+    const b = await signIn(alice);
+    expect((await api.call("POST", "/v1/auth/logout", { headers: bearer(b.body!.token) })).status).to.equal(204);
+  });
+
+  it("partner API keys: only for owned collections, shown once, listed with last use, scoped, revocable", async () => {
+    const aliceSession = await signIn(alice);
+    const request = { name: "shop", collections: [seed.collection], access: "read" };
+    const foreign = await api.call("POST", "/v1/partner/api-keys", { body: request, headers: bearer(aliceSession.body!.token) });
+    expectProblem(foreign, 403, /do not own/);
+
+    const partnerSession = await signIn(partner);
+    const created = await api.call("POST", "/v1/partner/api-keys", { body: request, headers: bearer(partnerSession.body!.token) });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const key = created.body!.key as string;
+    expect(key).to.match(/^pmk_/);
+    expect(created.body).to.include({ name: "shop", access: "read", lastUsedAt: null, revokedAt: null });
+
+    // An API key is for partner routes, not for a wallet's own.
+    expectProblem(await api.call("GET", "/v1/me", { headers: bearer(key) }), 403, /partner routes/);
+    const listed = await api.call("GET", "/v1/partner/api-keys", { headers: bearer(partnerSession.body!.token) });
+    const items = listed.body!.items as Record<string, unknown>[];
+    expect(items).to.have.length(1);
+    expect(items[0]).to.not.have.property("key");
+    expect(items[0]!.lastUsedAt).to.be.a("string");
+    const stored = await pool.query<{ key_hash: string }>("SELECT key_hash FROM partner_api_key");
+    expect(stored.rows[0]!.key_hash).to.match(/^[0-9a-f]{64}$/).and.not.equal(key);
+
+    expectProblem(await api.call("DELETE", `/v1/partner/api-keys/${String(items[0]!.id)}`, { headers: bearer(aliceSession.body!.token) }), 404);
+    const revoked = await api.call("DELETE", `/v1/partner/api-keys/${String(items[0]!.id)}`, { headers: bearer(partnerSession.body!.token) });
+    expect(revoked.status).to.equal(204);
+    expectProblem(await api.call("GET", "/v1/me", { headers: bearer(key) }), 401, /revoked/);
+  });
+
+  it("authorization matrix of the protected routes: anonymous 401, holder allowed, API key 403", async () => {
+    const holder = (await signIn(bob)).body!.token;
+    const partnerToken = (await signIn(partner)).body!.token;
+    const key = (await api.call("POST", "/v1/partner/api-keys", { body: { name: "k", collections: [seed.collection], access: "read" }, headers: bearer(partnerToken) })).body!
+      .key as string;
+    for (const [method, path] of [
+      ["GET", "/v1/me"],
+      ["GET", "/v1/partner/api-keys"],
+    ] as const) {
+      expectProblem(await api.call(method, path), 401);
+      expect((await api.call(method, path, { headers: bearer(holder) })).status, `${method} ${path}`).to.equal(200);
+      expectProblem(await api.call(method, path, { headers: bearer(key) }), 403);
+    }
+  });
+
+  it("rate limits count in PostgreSQL: two API servers on one database share a session and one budget", async () => {
+    const limits = { ipPerMinute: 6, walletPerMinute: 1000 };
+    await pool.query("DELETE FROM rate_limit");
+    const one = await startApi({ prisma, publicClient: tc.publicClient, chainHead, chainId: 31337, confirmations: 0, logger, rateLimits: limits });
+    const twoPrisma = createPrisma(db.url);
+    const two = await startApi({ prisma: twoPrisma, publicClient: tc.publicClient, chainHead, chainId: 31337, confirmations: 0, logger, rateLimits: limits });
+    try {
+      // A session opened through one server works on the other (the servers keep no state of their own).
+      const text = createSiweMessage({ domain: one.host, address: alice.address, uri: one.publicUrl, version: "1", chainId: 31337, nonce: (await one.call("GET", "/v1/auth/nonce")).body!.nonce as string, issuedAt: new Date() });
+      const session = await one.call("POST", "/v1/auth/verify", { body: { message: text, signature: await alice.signMessage({ message: text }) } });
+      expect(session.status).to.equal(200);
+      expect((await two.call("GET", "/v1/me", { headers: bearer(session.body!.token) })).body!.address).to.equal(alice.address);
+      // 3 requests so far (nonce, verify, me); three more on either server exhaust the budget of 6 for this IP.
+      for (const server of [one, two, one]) expect((await server.call("GET", "/v1/collections")).status).to.equal(200);
+      for (const server of [two, one]) {
+        const limited = await server.call("GET", "/v1/collections");
+        expectProblem(limited, 429, /Too many requests/);
+        expect(Number(limited.headers.get("retry-after"))).to.be.within(1, 60);
+      }
+      // /health is not rate limited: it must answer while the counters' database is down, too.
+      expect((await one.call("GET", "/health")).status).to.be.oneOf([200, 503]);
+    } finally {
+      await one.stop();
+      await two.stop();
+      await twoPrisma.$disconnect();
+      await pool.query("DELETE FROM rate_limit");
+    }
+  });
+});
