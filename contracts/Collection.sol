@@ -60,8 +60,9 @@ contract Collection is
     bytes32 public constant MINT_VOUCHER_TYPEHASH = keccak256(
         "MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline,uint256 signerEpoch)"
     );
-    bytes32 private constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
     string private constant EIP712_NAME = "Perkmint Collection";
     string private constant EIP712_VERSION = "1";
 
@@ -149,7 +150,13 @@ contract Collection is
         if (_config.owner != address(0)) revert AlreadyInitialized();
         if (owner_ == address(0)) revert InvalidOwner(address(0));
         if (platformFeeBps_ > MAX_PLATFORM_FEE_BPS) revert InvalidPlatformFee(platformFeeBps_, MAX_PLATFORM_FEE_BPS);
-        _config = Config({owner: owner_, platformFeeBps: platformFeeBps_, paused: false, editionCount: 0, pauseApplied: 0});
+        _config = Config({
+            owner: owner_,
+            platformFeeBps: platformFeeBps_,
+            paused: false,
+            editionCount: 0,
+            pauseApplied: 0
+        });
         // The owner's admin role is derived from `owner`, not stored (see OwnerAccessControl).
         emit RoleGranted(DEFAULT_ADMIN_ROLE, owner_, msg.sender);
         emit OwnershipTransferred(address(0), owner_);
@@ -169,10 +176,7 @@ contract Collection is
     ///        of its own: the referral share is in effect a discount any buyer can take.
     /// @dev Parameter order chosen for the selector (0x427293bc): the IR dispatcher compares selectors linearly in
     ///      ascending order, so a low selector makes the hottest function cheaper to reach.
-    function mint(uint256 edition_, address to, uint256 quantity, uint256 phase_, address referrer)
-        external
-        payable
-    {
+    function mint(uint256 edition_, address to, uint256 quantity, uint256 phase_, address referrer) external payable {
         uint256 e = _editions[edition_];
         uint256 p = phase_ == 0 ? e : _phaseWord(edition_, phase_);
         if (p & ALLOWLIST_FLAG != 0) revert AllowlistProofRequired(edition_, phase_);
@@ -207,10 +211,7 @@ contract Collection is
     ///         `voucher.recipient`.
     /// @param chainId The chain the voucher was issued for (must be this chain).
     /// @param signature The signer's EIP-712 signature over `voucher` for this collection's domain.
-    function mintWithVoucher(MintVoucher calldata voucher, uint256 chainId, bytes calldata signature)
-        external
-        payable
-    {
+    function mintWithVoucher(MintVoucher calldata voucher, uint256 chainId, bytes calldata signature) external payable {
         if (chainId != block.chainid) revert VoucherWrongChain(block.chainid, chainId);
         if (block.timestamp > voucher.deadline) {
             revert VoucherExpired(voucher.id, voucher.deadline, block.timestamp);
@@ -231,8 +232,10 @@ contract Collection is
                 voucher.signerEpoch
             )
         );
-        (address signer, ECDSA.RecoverError err,) =
-            ECDSA.tryRecoverCalldata(MessageHashUtils.toTypedDataHash(_domainSeparator(), structHash), signature);
+        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(
+            MessageHashUtils.toTypedDataHash(_domainSeparator(), structHash),
+            signature
+        );
         // Zero: not a voucher signer now.
         uint256 epoch = err == ECDSA.RecoverError.NoError ? IPlatform(factory).voucherSignerEpoch(signer) : 0;
         if (epoch == 0) revert InvalidVoucherSignature(signer);
@@ -274,10 +277,11 @@ contract Collection is
     /// @dev Supply is booked per recipient, just before its balance and its receiver hook, so a hook sees exactly
     ///      the supply of the balances that exist, and a re-entrant mint is checked against it. The edition word is
     ///      read again each time: a hook may have changed it.
-    function airdrop(uint256 edition_, address[] calldata recipients, uint256[] calldata quantities)
-        external
-        onlyEditionAdmin
-    {
+    function airdrop(
+        uint256 edition_,
+        address[] calldata recipients,
+        uint256[] calldata quantities
+    ) external onlyEditionAdmin {
         if (recipients.length != quantities.length) revert LengthMismatch(recipients.length, quantities.length);
         _existingEdition(edition_);
         if (recipients.length == 0) revert ZeroQuantity();
@@ -308,7 +312,8 @@ contract Collection is
     ///         or an operator it approved for redemption ({setApprovalForRedemption}): an approval for all (given to
     ///         trade) does not let an operator redeem.
     function redeem(address from, uint256 edition_, uint256 quantity, bytes32 redemptionRef) external {
-        if (from != msg.sender && !_redemptionApprovals[from][msg.sender]) revert RedemptionNotApproved(msg.sender, from);
+        if (from != msg.sender && !_redemptionApprovals[from][msg.sender])
+            revert RedemptionNotApproved(msg.sender, from);
         uint256 e = _saleableEdition(edition_);
         if (e & REDEEMABLE_FLAG == 0) revert NotRedeemable(edition_);
         if (quantity == 0) revert ZeroQuantity();
@@ -348,14 +353,14 @@ contract Collection is
 
     /// @notice What the platform can withdraw now.
     function platformBalance() public view returns (uint256) {
-        return totalReceived() * _config.platformFeeBps / BPS - _withdrawn.platform;
+        return (totalReceived() * _config.platformFeeBps) / BPS - _withdrawn.platform;
     }
 
     /// @notice What the partner can withdraw now: everything received minus the platform's fee, referral credits,
     ///         and what the partner already withdrew. Rounding remainders land here.
     function partnerBalance() public view returns (uint256) {
         uint256 received = totalReceived();
-        return received - received * _config.platformFeeBps / BPS - _referrals.credited - _withdrawn.partner;
+        return received - (received * _config.platformFeeBps) / BPS - _referrals.credited - _withdrawn.partner;
     }
 
     /// @notice What `referrer` can withdraw now.
@@ -404,18 +409,19 @@ contract Collection is
 
     /// @notice Creates an edition (the next token id) with its first phases (index 0 upwards; may be empty).
     /// @return id The new edition's token id.
-    function createEdition(EditionSettings calldata settings, Phase[] calldata phases)
-        external
-        onlyEditionAdmin
-        returns (uint256 id)
-    {
+    function createEdition(
+        EditionSettings calldata settings,
+        Phase[] calldata phases
+    ) external onlyEditionAdmin returns (uint256 id) {
         if (settings.maxSupply == 0) revert InvalidMaxSupply(0);
         if (settings.referralBps > MAX_REFERRAL_BPS) revert InvalidReferralBps(settings.referralBps, MAX_REFERRAL_BPS);
         if (phases.length > MAX_PHASES) revert TooManyPhases(phases.length, MAX_PHASES);
         Config memory config = _config;
         id = ++config.editionCount;
-        uint256 word = EXISTS_FLAG | (uint256(settings.maxSupply) << MAX_SUPPLY_SHIFT)
-            | (uint256(settings.referralBps) << REFERRAL_SHIFT);
+        uint256 word =
+            EXISTS_FLAG |
+                (uint256(settings.maxSupply) << MAX_SUPPLY_SHIFT) |
+                (uint256(settings.referralBps) << REFERRAL_SHIFT);
         if (config.paused) {
             word |= COLLECTION_PAUSED_FLAG;
             // A pause applied to every edition stays complete.
@@ -696,15 +702,14 @@ contract Collection is
     }
 
     /// @inheritdoc PackedERC1155
-    function supportsInterface(bytes4 interfaceId)
-        public
-        view
-        override(PackedERC1155, OwnerAccessControl, ERC2981)
-        returns (bool)
-    {
-        return interfaceId == 0x911ec470 // ERC-5633
-            || PackedERC1155.supportsInterface(interfaceId) || OwnerAccessControl.supportsInterface(interfaceId)
-            || ERC2981.supportsInterface(interfaceId);
+    function supportsInterface(
+        bytes4 interfaceId
+    ) public view override(PackedERC1155, OwnerAccessControl, ERC2981) returns (bool) {
+        return
+            interfaceId == 0x911ec470 || // ERC-5633
+            PackedERC1155.supportsInterface(interfaceId) ||
+            OwnerAccessControl.supportsInterface(interfaceId) ||
+            ERC2981.supportsInterface(interfaceId);
     }
 
     // ------------------------------------------------------------------------------------------------ internals
@@ -769,7 +774,7 @@ contract Collection is
         if (referrer == address(this) || referrer == factory || referrer == _implementation) {
             revert InvalidReferrer(referrer);
         }
-        uint256 reward = msg.value * ((e >> REFERRAL_SHIFT) & 0x3fff) / BPS;
+        uint256 reward = (msg.value * ((e >> REFERRAL_SHIFT) & 0x3fff)) / BPS;
         if (reward != 0) {
             _referralOwed[referrer] += reward;
             _referrals.credited += uint128(reward);
@@ -792,13 +797,22 @@ contract Collection is
     /// @dev Validates and stores a phase; returns its packed fields (phase 0's are merged by the caller).
     function _storePhase(uint256 edition_, uint256 phase_, Phase calldata config) private returns (uint256 word) {
         if (config.end < config.start) revert InvalidPhaseWindow(config.start, config.end);
-        word = (uint256(config.start) << START_SHIFT) | (uint256(config.end) << END_SHIFT)
-            | (uint256(config.price) << PRICE_SHIFT) | (uint256(config.walletLimit) << WALLET_LIMIT_SHIFT);
+        word =
+            (uint256(config.start) << START_SHIFT) |
+            (uint256(config.end) << END_SHIFT) |
+            (uint256(config.price) << PRICE_SHIFT) |
+            (uint256(config.walletLimit) << WALLET_LIMIT_SHIFT);
         if (config.merkleRoot != bytes32(0)) word |= ALLOWLIST_FLAG;
         if (phase_ != 0) _phaseWords[edition_][phase_] = word;
         if (config.merkleRoot != _merkleRoots[edition_][phase_]) _merkleRoots[edition_][phase_] = config.merkleRoot;
         emit PhaseUpdated(
-            edition_, phase_, config.start, config.end, config.price, config.walletLimit, config.merkleRoot
+            edition_,
+            phase_,
+            config.start,
+            config.end,
+            config.price,
+            config.walletLimit,
+            config.merkleRoot
         );
     }
 
@@ -861,15 +875,20 @@ contract Collection is
     }
 
     function _send(address recipient, uint256 amount) private {
-        (bool ok,) = recipient.call{value: amount}("");
+        (bool ok, ) = recipient.call{value: amount}("");
         if (!ok) revert WithdrawalFailed(recipient, amount);
     }
 
     function _domainSeparator() private view returns (bytes32) {
-        return keccak256(
-            abi.encode(
-                DOMAIN_TYPEHASH, keccak256(bytes(EIP712_NAME)), keccak256(bytes(EIP712_VERSION)), block.chainid, address(this)
-            )
-        );
+        return
+            keccak256(
+                abi.encode(
+                    DOMAIN_TYPEHASH,
+                    keccak256(bytes(EIP712_NAME)),
+                    keccak256(bytes(EIP712_VERSION)),
+                    block.chainid,
+                    address(this)
+                )
+            );
     }
 }

@@ -30,7 +30,10 @@ contract EditionFactory is AccessControl {
 
     /// @notice A new collection; the indexer discovers collections from this event.
     event CollectionCreated(
-        address indexed collection, address indexed owner, string contractURI, uint256 platformFeeBps
+        address indexed collection,
+        address indexed owner,
+        string contractURI,
+        uint256 platformFeeBps
     );
     event PlatformFeeUpdated(uint256 previousFeeBps, uint256 newFeeBps);
     event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);

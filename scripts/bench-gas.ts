@@ -6,7 +6,7 @@
  * paid in exact native currency by the recipient itself (see docs/contracts.md for the analysis of each figure).
  */
 import { network } from "hardhat";
-import { parseEther, parseEventLogs, zeroAddress, type Address, type Hex } from "viem";
+import { parseEther, parseEventLogs, zeroAddress, zeroHash, type Address, type Hex } from "viem";
 import { buildAllowlist } from "../server/chain/allowlist.ts";
 import { signMintVoucher } from "../server/chain/mint-voucher.ts";
 
@@ -47,12 +47,19 @@ const factory = await viem.deployContract("EditionFactory", [
 const created = await measure(
   "createCollection",
   await factory.write.createCollection(
-    ["ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/collection.json", partner.account.address, 500n, 500n],
+    [
+      "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/collection.json",
+      partner.account.address,
+      500n,
+      500n,
+    ],
     { account: partner.account },
   ),
 );
 const [createdEvent] = parseEventLogs({ abi: factory.abi, logs: created.logs, eventName: "CollectionCreated" });
-const collection = await viem.getContractAt("Collection", createdEvent!.args.collection, { client: { wallet: partner } });
+const collection = await viem.getContractAt("Collection", createdEvent!.args.collection, {
+  client: { wallet: partner },
+});
 const asAccount = (w: typeof partner) => ({ account: w.account });
 
 const price = parseEther("0.01");
@@ -66,7 +73,7 @@ const settings = (over: Partial<{ referralBps: number; redeemable: boolean }> = 
   royaltyBps: 0n,
   uri: "ipfs://bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi/1.json",
 });
-const publicPhase = (walletLimit: number) => ({ ...always, price, walletLimit, merkleRoot: `0x${"0".repeat(64)}` as Hex });
+const publicPhase = (walletLimit: number) => ({ ...always, price, walletLimit, merkleRoot: zeroHash });
 
 // Edition 1: public phase without a wallet limit.
 await measure("createEdition", await collection.write.createEdition([settings(), [publicPhase(0)]]));
@@ -82,8 +89,17 @@ await send(
 // Edition 3: referral reward 5%, redeemable.
 await send(await collection.write.createEdition([settings({ referralBps: 500, redeemable: true }), [publicPhase(0)]]));
 
-const mintTo = async (w: typeof partner, edition: bigint, phase: bigint, quantity: bigint, referrer: Address = zeroAddress) =>
-  collection.write.mint([edition, w.account.address, quantity, phase, referrer], { ...asAccount(w), value: price * quantity });
+const mintTo = async (
+  w: typeof partner,
+  edition: bigint,
+  phase: bigint,
+  quantity: bigint,
+  referrer: Address = zeroAddress,
+) =>
+  collection.write.mint([edition, w.account.address, quantity, phase, referrer], {
+    ...asAccount(w),
+    value: price * quantity,
+  });
 
 // Every edition already has a holder, and the referral total is non-zero (as on a live drop); the measured referred
 // mint credits a referrer for the first time.
@@ -128,7 +144,10 @@ await measure("mintWithReferrer1", await mintTo(next(), 3n, 0n, 1n, seeder.accou
 const receiver = next();
 await measure(
   "transfer1",
-  await collection.write.safeTransferFrom([seeder.account.address, receiver.account.address, 1n, 1n, "0x"], asAccount(seeder)),
+  await collection.write.safeTransferFrom(
+    [seeder.account.address, receiver.account.address, 1n, 1n, "0x"],
+    asAccount(seeder),
+  ),
 );
 await measure(
   "redeem1",
@@ -145,7 +164,8 @@ const targets: Record<string, number> = {
 console.log("scenario                     gasUsed  calldata     target");
 for (const [name, used] of Object.entries(gas)) {
   const target = targets[name];
-  const verdict = target === undefined ? "" : `${target.toLocaleString("en-US").padStart(8)} ${used <= target ? "ok" : "OVER"}`;
+  const verdict =
+    target === undefined ? "" : `${target.toLocaleString("en-US").padStart(8)} ${used <= target ? "ok" : "OVER"}`;
   const calldata = (calldataGas[name] ?? 0).toLocaleString("en-US");
   console.log(`${name.padEnd(28)} ${used.toLocaleString("en-US").padStart(8)}  ${calldata.padStart(8)}   ${verdict}`);
 }

@@ -72,7 +72,9 @@ const LIVE = integerOption("live-blocks", 20);
 const RUNS = integerOption("runs", 1);
 const SEED = integerOption("seed", 0);
 if (values.shape !== "token" && values.shape !== "collection") {
-  say(`--shape must be token (the bench token's transfers) or collection (a factory-created Collection's launch), not "${values.shape}"`);
+  say(
+    `--shape must be token (the bench token's transfers) or collection (a factory-created Collection's launch), not "${values.shape}"`,
+  );
   process.exit(2);
 }
 const SHAPE: "token" | "collection" = values.shape;
@@ -156,49 +158,58 @@ try {
     owners = workload.owners;
     seeded = workload.events;
     blocks = workload.blocks;
-    say(`seeded ${seeded} events in ${blocks} blocks (${((performance.now() - seedStarted) / 1000).toFixed(1)} s); head ${head}`);
+    say(
+      `seeded ${seeded} events in ${blocks} blocks (${((performance.now() - seedStarted) / 1000).toFixed(1)} s); head ${head}`,
+    );
   } else {
-  token = await deployBenchToken(tc);
-  startBlock = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
+    token = await deployBenchToken(tc);
+    startBlock = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
 
-  // Seeding: automine off, each block's transactions sent with eth_sendTransaction (the node signs for its dev
-  // accounts), then mined with evm_mine.
-  say(`seeding ${N} events, ${K} per block…`);
-  const seedStarted = performance.now();
-  await tc.setAutomine(false);
-  const tx = (data: Hex, ops: number) => ({
-    method: "eth_sendTransaction",
-    params: [{ from, to: token, data, gas: `0x${(80_000 + 45_000 * ops).toString(16)}` }],
-  });
-  let pending: { method: string; params: unknown[] }[] = [];
-  while (seeded < N) {
-    const inBlock = Math.min(K, N - seeded);
-    // About one event in ten is a TransferBatch (a batch mint of 3 ids), the rest TransferSingle (mints, moves, burns).
-    const batchMints = inBlock >= 10 ? Math.floor(inBlock / 10) : rand.next() < 0.1 ? 1 : 0;
-    const singles = inBlock - batchMints;
-    if (singles > 0) {
-      const ops: Op[] = Array.from({ length: singles }, () => model.randomOp(rand, owners, IDS));
-      pending.push(tx(encodeFunctionData({ abi, functionName: "run", args: [ops] }), singles));
+    // Seeding: automine off, each block's transactions sent with eth_sendTransaction (the node signs for its dev
+    // accounts), then mined with evm_mine.
+    say(`seeding ${N} events, ${K} per block…`);
+    const seedStarted = performance.now();
+    await tc.setAutomine(false);
+    const tx = (data: Hex, ops: number) => ({
+      method: "eth_sendTransaction",
+      params: [{ from, to: token, data, gas: `0x${(80_000 + 45_000 * ops).toString(16)}` }],
+    });
+    let pending: { method: string; params: unknown[] }[] = [];
+    while (seeded < N) {
+      const inBlock = Math.min(K, N - seeded);
+      // About one event in ten is a TransferBatch (a batch mint of 3 ids), the rest TransferSingle (mints, moves, burns).
+      const batchMints = inBlock >= 10 ? Math.floor(inBlock / 10) : rand.next() < 0.1 ? 1 : 0;
+      const singles = inBlock - batchMints;
+      if (singles > 0) {
+        const ops: Op[] = Array.from({ length: singles }, () => model.randomOp(rand, owners, IDS));
+        pending.push(tx(encodeFunctionData({ abi, functionName: "run", args: [ops] }), singles));
+      }
+      if (batchMints > 0) {
+        const to = Array.from({ length: batchMints }, () => rand.pick(owners));
+        const ids = [1n, 2n, 3n].map(() => BigInt(rand.int(1, IDS)));
+        const unique = [...new Set(ids)];
+        const amounts = unique.map(() => BigInt(rand.int(1, 3)));
+        for (const t of to)
+          unique.forEach((id, i) =>
+            model.apply({ from: "0x0000000000000000000000000000000000000000", to: t, id, amount: amounts[i]! }),
+          );
+        pending.push(
+          tx(encodeFunctionData({ abi, functionName: "mintBatches", args: [to, unique, amounts] }), batchMints * 3),
+        );
+      }
+      // A JSON-RPC batch is not necessarily executed in order: the block's transactions go in one batch, and the
+      // evm_mine that seals them in a request of its own.
+      await seeder.batch(pending);
+      await seeder.request("evm_mine");
+      pending = [];
+      seeded += inBlock;
+      blocks++;
     }
-    if (batchMints > 0) {
-      const to = Array.from({ length: batchMints }, () => rand.pick(owners));
-      const ids = [1n, 2n, 3n].map(() => BigInt(rand.int(1, IDS)));
-      const unique = [...new Set(ids)];
-      const amounts = unique.map(() => BigInt(rand.int(1, 3)));
-      for (const t of to) unique.forEach((id, i) => model.apply({ from: "0x0000000000000000000000000000000000000000", to: t, id, amount: amounts[i]! }));
-      pending.push(tx(encodeFunctionData({ abi, functionName: "mintBatches", args: [to, unique, amounts] }), batchMints * 3));
-    }
-    // A JSON-RPC batch is not necessarily executed in order: the block's transactions go in one batch, and the
-    // evm_mine that seals them in a request of its own.
-    await seeder.batch(pending);
-    await seeder.request("evm_mine");
-    pending = [];
-    seeded += inBlock;
-    blocks++;
-  }
-  await tc.setAutomine(true);
-  head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
-  say(`seeded ${seeded} events in ${blocks} blocks (${((performance.now() - seedStarted) / 1000).toFixed(1)} s); head ${head}`);
+    await tc.setAutomine(true);
+    head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
+    say(
+      `seeded ${seeded} events in ${blocks} blocks (${((performance.now() - seedStarted) / 1000).toFixed(1)} s); head ${head}`,
+    );
   }
 
   // The floor: fetching the same logs from the same node, sequentially, in ranges of ~5,000 logs.
@@ -211,7 +222,9 @@ try {
     for (let b = startBlock + 1n; b <= head; b += span) {
       const to = b + span - 1n > head ? head : b + span - 1n;
       const address = SHAPE === "collection" ? [factory, token] : token;
-      const logs = await seeder.request<{ blockNumber: Hex }[]>("eth_getLogs", [{ address, fromBlock: `0x${b.toString(16)}`, toBlock: `0x${to.toString(16)}` }]);
+      const logs = await seeder.request<{ blockNumber: Hex }[]>("eth_getLogs", [
+        { address, fromBlock: `0x${b.toString(16)}`, toBlock: `0x${to.toString(16)}` },
+      ]);
       fetched += logs.length;
       if (SHAPE === "collection") {
         // The indexer needs each block's header (hash, parent, time) too: part of the floor.
@@ -265,7 +278,9 @@ try {
     const launched = performance.now();
     const child = startIndexer(databaseUrl);
     const checkpoint = async () => {
-      const { rows } = await target.query<{ block_number: string }>("SELECT block_number FROM indexer_checkpoint WHERE chain_id = 31337");
+      const { rows } = await target.query<{ block_number: string }>(
+        "SELECT block_number FROM indexer_checkpoint WHERE chain_id = 31337",
+      );
       return rows[0] ? BigInt(rows[0].block_number) : -1n;
     };
     await waitForLock(target);
@@ -284,16 +299,31 @@ try {
     const seconds = (performance.now() - started) / 1000;
     const fromLaunchSeconds = (performance.now() - launched) / 1000;
     const cpu = cpuDelta(before, await cpuSnapshot(pids));
-    say(`indexed ${seeded} events in ${seconds.toFixed(2)} s, ${fromLaunchSeconds.toFixed(2)} s from launch (cpu s: ${JSON.stringify(cpu)})`);
+    say(
+      `indexed ${seeded} events in ${seconds.toFixed(2)} s, ${fromLaunchSeconds.toFixed(2)} s from launch (cpu s: ${JSON.stringify(cpu)})`,
+    );
     const problems = await compareWithChain(target, tc, token, owners, IDS);
-    const stored = await target.query<{ n: string }>("SELECT count(*)::text AS n FROM chain_event WHERE chain_id = 31337");
+    const stored = await target.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM chain_event WHERE chain_id = 31337",
+    );
     const verified = problems.length === 0 && Number(stored.rows[0]!.n) === fetched && fetched === seeded;
-    if (!verified) say(`verification failed: ${problems.slice(0, 5).join("; ")} (stored ${stored.rows[0]!.n}, fetched ${fetched}, seeded ${seeded})`);
+    if (!verified)
+      say(
+        `verification failed: ${problems.slice(0, 5).join("; ")} (stored ${stored.rows[0]!.n}, fetched ${fetched}, seeded ${seeded})`,
+      );
     return { child, seconds, fromLaunchSeconds, cpu, verified };
   };
 
   // Earlier runs index into databases of their own and are then dropped; the last one goes on to the live phase.
-  const runs: { seconds: number; fromLaunchSeconds: number; getLogsSeconds: number; rss: number; verified: boolean; cpu: object; floorCpu: object }[] = [];
+  const runs: {
+    seconds: number;
+    fromLaunchSeconds: number;
+    getLogsSeconds: number;
+    rss: number;
+    verified: boolean;
+    cpu: object;
+    floorCpu: object;
+  }[] = [];
   let fetched = 0;
   let child: ReturnType<typeof spawnIndexer> | undefined;
   for (let run = 0; run < RUNS; run++) {
@@ -305,14 +335,24 @@ try {
     const result = await backfill(target, scratch?.url ?? database.url, floor.fetched);
     if (last) child = result.child;
     else await result.child.kill("SIGTERM");
-    runs.push({ seconds: result.seconds, fromLaunchSeconds: result.fromLaunchSeconds, getLogsSeconds: floor.seconds, rss: await peakRss(result.child), verified: result.verified, cpu: result.cpu, floorCpu: floor.cpu });
+    runs.push({
+      seconds: result.seconds,
+      fromLaunchSeconds: result.fromLaunchSeconds,
+      getLogsSeconds: floor.seconds,
+      rss: await peakRss(result.child),
+      verified: result.verified,
+      cpu: result.cpu,
+      floorCpu: floor.cpu,
+    });
     if (scratch) {
       await target.end();
       await scratch.drop();
     }
   }
   // The median run (by its ratio to the floor measured just before it) is reported; every run must verify.
-  const median = [...runs].sort((a, b) => a.seconds / a.getLogsSeconds - b.seconds / b.getLogsSeconds)[Math.floor(runs.length / 2)]!;
+  const median = [...runs].sort((a, b) => a.seconds / a.getLogsSeconds - b.seconds / b.getLogsSeconds)[
+    Math.floor(runs.length / 2)
+  ]!;
   const verified = runs.every((r) => r.verified);
 
   // The API, for the live lag: a transfer counts as visible when the holdings route returns it.
@@ -337,7 +377,10 @@ try {
     const op = { from: "0x0000000000000000000000000000000000000000" as Address, to, id: BigInt(1000 + i), amount: 1n };
     const live =
       SHAPE === "collection"
-        ? { data: encodeFunctionData({ abi: collectionAbi, functionName: "mint", args: [1n, to, 1n, 0n, ZERO] }), value: `0x${parseEther("0.001").toString(16)}` }
+        ? {
+            data: encodeFunctionData({ abi: collectionAbi, functionName: "mint", args: [1n, to, 1n, 0n, ZERO] }),
+            value: `0x${parseEther("0.001").toString(16)}`,
+          }
         : { data: encodeFunctionData({ abi, functionName: "run", args: [[op]] }), value: "0x0" };
     await seeder.request("eth_sendTransaction", [{ from, to: token, ...live, gas: "0x30000" }]);
     const t0 = performance.now();
@@ -356,7 +399,8 @@ try {
   const rssMax = Math.max(...runs.map((r) => r.rss), await peakRss(child!));
   lags.sort((a, b) => a - b);
   // The median alone hid a wake-up that missed 7 of 20 blocks: the 90th percentile and the worst block are reported too.
-  const percentile = (p: number) => Math.round(lags[Math.min(lags.length - 1, Math.ceil((p / 100) * lags.length) - 1)]! * 10) / 10;
+  const percentile = (p: number) =>
+    Math.round(lags[Math.min(lags.length - 1, Math.ceil((p / 100) * lags.length) - 1)]! * 10) / 10;
   const liveLagMsP50 = Math.round(lags[Math.floor(lags.length / 2)]! * 10) / 10;
   const liveLagMsP90 = percentile(90);
   const liveLagMsMax = Math.round(lags.at(-1)! * 10) / 10;
@@ -383,7 +427,11 @@ try {
     floorRatio: Math.round((median.seconds / median.getLogsSeconds) * 100) / 100,
     fromLaunchFloorRatio: Math.round((median.fromLaunchSeconds / median.getLogsSeconds) * 100) / 100,
     cpuSeconds: { getLogs: median.floorCpu, indexing: median.cpu },
-    runs: runs.map((r) => ({ seconds: Math.round(r.seconds * 1000) / 1000, fromLaunchSeconds: Math.round(r.fromLaunchSeconds * 1000) / 1000, getLogsSeconds: Math.round(r.getLogsSeconds * 1000) / 1000 })),
+    runs: runs.map((r) => ({
+      seconds: Math.round(r.seconds * 1000) / 1000,
+      fromLaunchSeconds: Math.round(r.fromLaunchSeconds * 1000) / 1000,
+      getLogsSeconds: Math.round(r.getLogsSeconds * 1000) / 1000,
+    })),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   // A figure over a wrong index is no figure: a failed verification fails the command.

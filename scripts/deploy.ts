@@ -63,7 +63,8 @@ export async function deployFromEnv(env: NodeJS.ProcessEnv, options: { transport
   const publicClient = createPublicClient({ chain, transport });
   const walletClient = createWalletClient({ account, chain, transport });
   const balance = await publicClient.getBalance({ address: account.address });
-  if (balance === 0n) throw new DeployConfigError([`DEPLOYER_PRIVATE_KEY: account ${account.address} has no funds on chain ${chainId}`]);
+  if (balance === 0n)
+    throw new DeployConfigError([`DEPLOYER_PRIVATE_KEY: account ${account.address} has no funds on chain ${chainId}`]);
 
   const deployment = await deployPlatform(
     { publicClient, walletClient },
@@ -71,7 +72,7 @@ export async function deployFromEnv(env: NodeJS.ProcessEnv, options: { transport
       admin: e.PLATFORM_ADMIN,
       feeRecipient: e.FEE_RECIPIENT,
       platformFeeBps: e.PLATFORM_FEE_BPS,
-      voucherSigner: e.VOUCHER_SIGNER === "none" ? null : (e.VOUCHER_SIGNER),
+      voucherSigner: e.VOUCHER_SIGNER === "none" ? null : e.VOUCHER_SIGNER,
     },
   );
   const file = path.resolve(e.DEPLOYMENTS_DIR, `${deployment.chainId}.json`);

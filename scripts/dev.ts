@@ -73,13 +73,18 @@ async function main() {
   run = claim;
 
   say("Compiling contracts…");
-  const build = spawnSync(process.execPath, [path.resolve("node_modules/hardhat/dist/src/cli.js"), "build", "--quiet", "--no-tests"], { stdio: "inherit" });
+  const build = spawnSync(
+    process.execPath,
+    [path.resolve("node_modules/hardhat/dist/src/cli.js"), "build", "--quiet", "--no-tests"],
+    { stdio: "inherit" },
+  );
   if (build.status !== 0) throw new Error("Contract compilation failed (see above).");
 
   let chain: LocalChain | undefined;
   let rpcUrl = env.RPC_URL;
   if (!rpcUrl) {
-    const port = env.CHAIN_PORT ?? (await preferredOrFreePort(8545, { name: "local chain", variable: "CHAIN_PORT" }, say));
+    const port =
+      env.CHAIN_PORT ?? (await preferredOrFreePort(8545, { name: "local chain", variable: "CHAIN_PORT" }, say));
     chain = await startLocalChain({ port });
     cleanups.push(() => chain!.stop());
     await run.track({ pid: chain.pid, match: `node --hostname 127.0.0.1 --port ${port}` });
@@ -113,7 +118,10 @@ async function main() {
   const deployment = await deployPlatform({ publicClient, walletClient: operator });
   const deploymentsFile = path.join(dataDir, "dev", "deployments.json");
   await mkdir(path.dirname(deploymentsFile), { recursive: true });
-  await writeFile(deploymentsFile, JSON.stringify(deployment, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2));
+  await writeFile(
+    deploymentsFile,
+    JSON.stringify(deployment, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2),
+  );
   const seed = await seedDemo(publicClient, demoWallets(viemChain, rpcUrl), deployment.factory);
 
   const config = loadConfig({

@@ -21,7 +21,9 @@ const { values } = parseArgs({
 const logger = createLogger((process.env.LOG_LEVEL as "info") ?? "info", "perkmint-indexer-rebuild");
 const database = process.env.DATABASE_URL
   ? { url: process.env.DATABASE_URL, embedded: undefined }
-  : await (await import("../server/platform.ts")).resolveDatabase({ databaseUrl: undefined, dataDir: process.env.PERKMINT_DATA_DIR ?? ".perkmint" }, logger);
+  : await (
+      await import("../server/platform.ts")
+    ).resolveDatabase({ databaseUrl: undefined, dataDir: process.env.PERKMINT_DATA_DIR ?? ".perkmint" }, logger);
 await migrateDatabase(database.url);
 const pool = createPool(database.url, 2);
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -29,7 +31,9 @@ const say = (line: string) => process.stdout.write(`${line}\n`);
 async function main(): Promise<number> {
   const chains = values["chain-id"]
     ? [Number(values["chain-id"])]
-    : (await pool.query<{ chain_id: number }>("SELECT chain_id FROM indexer_checkpoint ORDER BY chain_id")).rows.map((r) => r.chain_id);
+    : (await pool.query<{ chain_id: number }>("SELECT chain_id FROM indexer_checkpoint ORDER BY chain_id")).rows.map(
+        (r) => r.chain_id,
+      );
   if (chains.length === 0) {
     say("Nothing indexed yet: nothing to do.");
     return 0;
@@ -38,7 +42,10 @@ async function main(): Promise<number> {
     const guard = new pg.Client({ connectionString: database.url });
     await guard.connect();
     try {
-      const { rows } = await guard.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [WRITER_LOCK_CLASS, chainId]);
+      const { rows } = await guard.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [
+        WRITER_LOCK_CLASS,
+        chainId,
+      ]);
       if (!rows[0]!.ok) {
         say(`Chain ${chainId}: an indexer is running (it holds the writer lock). Stop it first, then run this again.`);
         return 1;
@@ -49,7 +56,10 @@ async function main(): Promise<number> {
         say(`Chain ${chainId}: index reset; the indexer backfills from its start block on its next run.`);
       } else if (values.rewind !== undefined) {
         const block = BigInt(values.rewind);
-        const stored = await pool.query<{ hash: string }>("SELECT hash FROM indexed_block WHERE chain_id = $1 AND number = $2", [chainId, block.toString()]);
+        const stored = await pool.query<{ hash: string }>(
+          "SELECT hash FROM indexed_block WHERE chain_id = $1 AND number = $2",
+          [chainId, block.toString()],
+        );
         let hash = stored.rows[0]?.hash;
         if (!hash) {
           if (!process.env.RPC_URL) {
@@ -57,7 +67,10 @@ async function main(): Promise<number> {
             return 1;
           }
           const rpc = new RpcClient({ urls: [process.env.RPC_URL.replace(/^ws/, "http")] });
-          const header = await rpc.request<{ hash: string } | null>("eth_getBlockByNumber", [`0x${block.toString(16)}`, false]);
+          const header = await rpc.request<{ hash: string } | null>("eth_getBlockByNumber", [
+            `0x${block.toString(16)}`,
+            false,
+          ]);
           if (!header) {
             say(`Chain ${chainId}: the chain has no block ${block}.`);
             return 1;
@@ -65,10 +78,14 @@ async function main(): Promise<number> {
           hash = header.hash;
         }
         const { eventsRemoved } = await rollbackTo(pool, chainId, { number: block, hash });
-        say(`Chain ${chainId}: rewound to block ${block} (${eventsRemoved} events above it removed). Restart the indexer.`);
+        say(
+          `Chain ${chainId}: rewound to block ${block} (${eventsRemoved} events above it removed). Restart the indexer.`,
+        );
       } else {
         const { events, transfers } = await rebuildProjections(pool, chainId);
-        say(`Chain ${chainId}: projections rebuilt from ${events} raw events (${transfers} transfers) in ${((performance.now() - started) / 1000).toFixed(2)} s.`);
+        say(
+          `Chain ${chainId}: projections rebuilt from ${events} raw events (${transfers} transfers) in ${((performance.now() - started) / 1000).toFixed(2)} s.`,
+        );
       }
     } finally {
       await guard.end();

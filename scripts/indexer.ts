@@ -42,10 +42,19 @@ try {
   await migrateDatabase(database.url);
 } catch (error) {
   // The first contact with the database: a wrong URL, a missing database or a refused login ends here, said plainly.
-  logger.fatal({ err: error }, "cannot prepare the database at DATABASE_URL (is it running, does the database exist, may this user create tables?)");
+  logger.fatal(
+    { err: error },
+    "cannot prepare the database at DATABASE_URL (is it running, does the database exist, may this user create tables?)",
+  );
   process.exit(1);
 }
-const rpc = new RpcClient({ urls: config.rpcUrls, timeoutMs: config.rpcTimeoutMs, logger, maxAttempts: 100, maxDelayMs: 5000 });
+const rpc = new RpcClient({
+  urls: config.rpcUrls,
+  timeoutMs: config.rpcTimeoutMs,
+  logger,
+  maxAttempts: 100,
+  maxDelayMs: 5000,
+});
 const chainId = Number(BigInt(await rpc.request<string>("eth_chainId")));
 if (config.expectedChainId !== undefined && config.expectedChainId !== chainId) {
   logger.fatal({ chainId, expected: config.expectedChainId }, "RPC_URL serves another chain than the deployments file");
@@ -67,20 +76,26 @@ if (config.indexerMetricsPort !== undefined) {
       res.end(await metricsRegistry.metrics());
     } else if (req.url === "/health") {
       const s = indexer.status;
-      const stalled = s.isWriter && Date.now() - s.lastProgressAt > config.stallSeconds * 1000 &&
-        s.headBlock !== null && s.indexedBlock !== null && s.headBlock - s.indexedBlock > BigInt(config.confirmations + 1);
+      const stalled =
+        s.isWriter &&
+        Date.now() - s.lastProgressAt > config.stallSeconds * 1000 &&
+        s.headBlock !== null &&
+        s.indexedBlock !== null &&
+        s.headBlock - s.indexedBlock > BigInt(config.confirmations + 1);
       res.statusCode = stalled ? 503 : 200;
       res.setHeader("content-type", "application/json");
-      res.end(JSON.stringify({
-        ok: !stalled,
-        role: s.isWriter ? "writer" : "standby",
-        chainId,
-        indexedBlock: s.indexedBlock?.toString() ?? null,
-        headBlock: s.headBlock?.toString() ?? null,
-        lagSeconds: s.lagSeconds,
-        lastProgressAt: new Date(s.lastProgressAt).toISOString(),
-        reorgs: s.reorgs,
-      }));
+      res.end(
+        JSON.stringify({
+          ok: !stalled,
+          role: s.isWriter ? "writer" : "standby",
+          chainId,
+          indexedBlock: s.indexedBlock?.toString() ?? null,
+          headBlock: s.headBlock?.toString() ?? null,
+          lagSeconds: s.lagSeconds,
+          lastProgressAt: new Date(s.lastProgressAt).toISOString(),
+          reorgs: s.reorgs,
+        }),
+      );
     } else {
       res.statusCode = 404;
       res.end();
@@ -96,7 +111,8 @@ try {
   await indexer.run(abort.signal);
 } catch (error) {
   exitCode = 1;
-  if (error instanceof DeepReorgError || error instanceof IndexInvariantError) logger.fatal({ err: error }, error.message);
+  if (error instanceof DeepReorgError || error instanceof IndexInvariantError)
+    logger.fatal({ err: error }, error.message);
   else logger.fatal({ err: error }, "indexer stopped");
 }
 server?.close();

@@ -150,7 +150,12 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
     const name = String(issue.path[0] ?? "");
     if (lines.has(name)) continue;
     const value = env[name];
-    const shown = value === undefined ? "it is not set" : SECRET.test(name) ? "its value is not" : `got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`;
+    const shown =
+      value === undefined
+        ? "it is not set"
+        : SECRET.test(name)
+          ? "its value is not"
+          : `got ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`;
     const expected = EXPECTED[name];
     lines.set(name, expected ? `${name}: expected ${expected}; ${shown}` : `${name}: ${issue.message}`);
   }
@@ -212,30 +217,49 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     const file = deploymentFileSchema.safeParse(raw);
     if (!file.success) {
-      throw new ConfigError(file.error.issues.map((i) => `DEPLOYMENTS_FILE ${e.DEPLOYMENTS_FILE}: ${i.path.join(".")}: ${i.message}`));
+      throw new ConfigError(
+        file.error.issues.map((i) => `DEPLOYMENTS_FILE ${e.DEPLOYMENTS_FILE}: ${i.path.join(".")}: ${i.message}`),
+      );
     }
     deployment = file.data;
   }
   const factory = e.FACTORY_ADDRESS ?? deployment?.factory;
   if (!factory) throw new ConfigError(["FACTORY_ADDRESS: required unless DEPLOYMENTS_FILE names a deployment"]);
-  const list = (v: string | undefined) => (v ?? "").split(",").map((x) => x.trim()).filter(Boolean);
+  const list = (v: string | undefined) =>
+    (v ?? "")
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
   const problems: string[] = [];
   const fallbacks = list(e.RPC_FALLBACK_URLS);
-  for (const u of fallbacks) if (!/^https?:\/\//.test(u)) problems.push(`RPC_FALLBACK_URLS: expected comma-separated http(s):// URLs; one of them is not`);
+  for (const u of fallbacks)
+    if (!/^https?:\/\//.test(u))
+      problems.push(`RPC_FALLBACK_URLS: expected comma-separated http(s):// URLs; one of them is not`);
   const extraContracts = list(e.INDEXER_EXTRA_CONTRACTS).map((a) => {
-    if (!isAcceptedAddress(a)) problems.push(`INDEXER_EXTRA_CONTRACTS: expected comma-separated addresses; ${JSON.stringify(a)} is not ${ADDRESS_EXPECTED}`);
+    if (!isAcceptedAddress(a))
+      problems.push(
+        `INDEXER_EXTRA_CONTRACTS: expected comma-separated addresses; ${JSON.stringify(a)} is not ${ADDRESS_EXPECTED}`,
+      );
     return a as `0x${string}`;
   });
   const operators = list(e.OPERATOR_ADDRESSES).map((a) => {
-    if (!isAcceptedAddress(a)) problems.push(`OPERATOR_ADDRESSES: expected comma-separated addresses; ${JSON.stringify(a)} is not ${ADDRESS_EXPECTED}`);
+    if (!isAcceptedAddress(a))
+      problems.push(
+        `OPERATOR_ADDRESSES: expected comma-separated addresses; ${JSON.stringify(a)} is not ${ADDRESS_EXPECTED}`,
+      );
     return a.toLowerCase() as `0x${string}`;
   });
   const corsOrigins = list(e.CORS_ORIGINS).map((o) => {
     const origin = /^https?:\/\/[^/]+$/.test(o) ? o : undefined;
-    if (!origin) problems.push(`CORS_ORIGINS: expected comma-separated http(s):// origins without a path; ${JSON.stringify(o)} is not one`);
+    if (!origin)
+      problems.push(
+        `CORS_ORIGINS: expected comma-separated http(s):// origins without a path; ${JSON.stringify(o)} is not one`,
+      );
     return o;
   });
-  const publicUrl = e.PUBLIC_URL ? new URL(e.PUBLIC_URL) : new URL(`http://${e.HOST.includes(":") ? `[${e.HOST}]` : e.HOST}:${e.PORT}`);
+  const publicUrl = e.PUBLIC_URL
+    ? new URL(e.PUBLIC_URL)
+    : new URL(`http://${e.HOST.includes(":") ? `[${e.HOST}]` : e.HOST}:${e.PORT}`);
   if (e.PUBLIC_URL && (publicUrl.pathname !== "/" || publicUrl.search || publicUrl.hash)) {
     problems.push("PUBLIC_URL: expected an origin without a path, query or fragment (e.g. https://perkmint.example)");
   }
@@ -285,7 +309,11 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
   try {
     return loadConfig(env);
   } catch (error) {
-    console.error(error instanceof ConfigError ? error.message : `Invalid configuration: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(
+      error instanceof ConfigError
+        ? error.message
+        : `Invalid configuration: ${error instanceof Error ? error.message : String(error)}`,
+    );
     process.exit(1);
   }
 }

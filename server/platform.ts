@@ -65,9 +65,12 @@ export async function startPlatform(
     const publicClient: PublicClient = createChainClient(config.rpcUrl);
     const chainId = await publicClient.getChainId();
     if (config.expectedChainId !== undefined && config.expectedChainId !== chainId) {
-      throw new Error(`RPC_URL serves chain ${chainId} but the deployments file is for chain ${config.expectedChainId}.`);
+      throw new Error(
+        `RPC_URL serves chain ${chainId} but the deployments file is for chain ${config.expectedChainId}.`,
+      );
     }
-    const idleError = (error: Error) => logger.debug({ err: error }, "PostgreSQL ended an idle pooled connection; it is replaced when needed");
+    const idleError = (error: Error) =>
+      logger.debug({ err: error }, "PostgreSQL ended an idle pooled connection; it is replaced when needed");
     // The API's pool: bounded connect and statement times, so a stopped or hung database answers 503/504 in time.
     const prisma: PrismaClient = createPrisma(database.url, { ...config.database, onIdleError: idleError });
     stack.push(() => prisma.$disconnect());
@@ -78,10 +81,15 @@ export async function startPlatform(
     let indexer: Indexer | undefined;
     if (roles.includes("indexer")) {
       // The indexer's pool: a bounded connect time, no statement timeout (a large batch or a rollback may take long).
-      const pool: pg.Pool = createPool(database.url, 4, { connectTimeoutMs: config.database.connectTimeoutMs, onIdleError: idleError });
+      const pool: pg.Pool = createPool(database.url, 4, {
+        connectTimeoutMs: config.database.connectTimeoutMs,
+        onIdleError: idleError,
+      });
       stack.push(() => pool.end());
       // Every indexer setting (fallback RPC URLs, WebSocket heads, fetch concurrency, ...) from the configuration.
-      indexer = new Indexer(indexerOptionsFromConfig(config, { db: pool, chainId, logger: logger.child({ component: "indexer" }) }));
+      indexer = new Indexer(
+        indexerOptionsFromConfig(config, { db: pool, chainId, logger: logger.child({ component: "indexer" }) }),
+      );
       const abort = new AbortController();
       const loop = indexer.run(abort.signal).catch((err) => {
         logger.fatal({ err }, "indexer stopped");

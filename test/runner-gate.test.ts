@@ -66,7 +66,10 @@ describe("the test gate: any failure exits non-zero", function () {
     });
 
     it("exits non-zero when a root hook throws", async () => {
-      expectFailure(await hardhat("test", "mocha", `${fixtures}/mocha/throwing-root-hook.ts`), /deliberate failure in a root hook/);
+      expectFailure(
+        await hardhat("test", "mocha", `${fixtures}/mocha/throwing-root-hook.ts`),
+        /deliberate failure in a root hook/,
+      );
     });
 
     it("exits non-zero on a failing Solidity test", async () => {
@@ -137,7 +140,10 @@ describe("the test gate: any failure exits non-zero", function () {
     });
 
     it("bench:indexer: an unreachable database exits non-zero", async () => {
-      expectFailure(await npmRun("bench:indexer", ["--events", "10"], { DATABASE_URL: unreachableDatabase() }), /ECONNREFUSED|connect/);
+      expectFailure(
+        await npmRun("bench:indexer", ["--events", "10"], { DATABASE_URL: unreachableDatabase() }),
+        /ECONNREFUSED|connect/,
+      );
     });
 
     it("db:migrate: an unreachable database exits non-zero", async () => {
@@ -145,7 +151,10 @@ describe("the test gate: any failure exits non-zero", function () {
     });
 
     it("indexer:rebuild: an unreachable database exits non-zero", async () => {
-      expectFailure(await npmRun("indexer:rebuild", [], { DATABASE_URL: unreachableDatabase() }), /ECONNREFUSED|connect/);
+      expectFailure(
+        await npmRun("indexer:rebuild", [], { DATABASE_URL: unreachableDatabase() }),
+        /ECONNREFUSED|connect/,
+      );
     });
 
     it("deploy: an unreachable chain exits non-zero", async () => {
@@ -160,13 +169,20 @@ describe("the test gate: any failure exits non-zero", function () {
 
     for (const script of ["server", "indexer", "dev"]) {
       it(`${script}: an invalid environment variable exits non-zero`, async () => {
-        expectFailure(await npmRun(script, [], { PORT: "not-a-port", LOG_LEVEL: "loud", PERKMINT_DATA_DIR: dataDir }), /LOG_LEVEL/);
+        expectFailure(
+          await npmRun(script, [], { PORT: "not-a-port", LOG_LEVEL: "loud", PERKMINT_DATA_DIR: dataDir }),
+          /LOG_LEVEL/,
+        );
       });
     }
 
     it("dev: an unreachable database exits non-zero, after stopping the chain it started", async () => {
       const chainPort = await findFreePort();
-      const outcome = await npmRun("dev", [], { DATABASE_URL: unreachableDatabase(), CHAIN_PORT: String(chainPort), PERKMINT_DATA_DIR: dataDir });
+      const outcome = await npmRun("dev", [], {
+        DATABASE_URL: unreachableDatabase(),
+        CHAIN_PORT: String(chainPort),
+        PERKMINT_DATA_DIR: dataDir,
+      });
       expectFailure(outcome, /ECONNREFUSED|connect/);
       expect(await portAnswers(chainPort), "the local chain outlived the failed start").to.equal(false);
     });

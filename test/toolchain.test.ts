@@ -17,9 +17,20 @@ describe("toolchain", () => {
   });
 
   it("has a lockfile that npm install leaves as it is (a fresh clone stays clean after install)", () => {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as Record<string, unknown>;
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as Record<
+      string,
+      unknown
+    >;
     const lock = JSON.parse(readFileSync(new URL("../package-lock.json", import.meta.url), "utf8")) as {
-      packages: Record<string, { dependencies?: unknown; devDependencies?: unknown; engines?: unknown; optionalDependencies?: Record<string, string> }>;
+      packages: Record<
+        string,
+        {
+          dependencies?: unknown;
+          devDependencies?: unknown;
+          engines?: unknown;
+          optionalDependencies?: Record<string, string>;
+        }
+      >;
     };
     // npm rewrites the lock's root entry whenever it differs from package.json (e.g. engines >=22.13 vs >=22.18).
     const root = lock.packages[""]!;
@@ -30,7 +41,10 @@ describe("toolchain", () => {
     for (const [name, parent] of Object.entries(lock.packages)) {
       for (const optional of Object.keys(parent.optionalDependencies ?? {})) {
         const present = lock.packages[`node_modules/${optional}`] ?? lock.packages[`${name}/node_modules/${optional}`];
-        expect(present, `${optional} (optional dependency of ${name || "the project"}) is missing from package-lock.json`).to.not.equal(undefined);
+        expect(
+          present,
+          `${optional} (optional dependency of ${name || "the project"}) is missing from package-lock.json`,
+        ).to.not.equal(undefined);
       }
     }
   });

@@ -94,8 +94,10 @@ abstract contract OwnerAccessControl is ERC165, IAccessControlEnumerable {
 
     /// @inheritdoc ERC165
     function supportsInterface(bytes4 interfaceId) public view virtual override returns (bool) {
-        return interfaceId == type(IAccessControlEnumerable).interfaceId
-            || interfaceId == type(IAccessControl).interfaceId || super.supportsInterface(interfaceId);
+        return
+            interfaceId == type(IAccessControlEnumerable).interfaceId ||
+            interfaceId == type(IAccessControl).interfaceId ||
+            super.supportsInterface(interfaceId);
     }
 
     /// @dev Ends every role granted so far; the owner (from {_owner}) stays the only admin.

@@ -98,11 +98,19 @@ interface ICollectionTypes {
     event Airdropped(uint256 indexed edition, address indexed operator, uint256 recipients, uint256 quantity);
     /// @notice `holder` redeemed (burned) `quantity` of `edition`; `redemptionRef` ties it to an off-chain claim.
     event Redeemed(
-        uint256 indexed edition, address indexed holder, bytes32 indexed redemptionRef, address operator, uint256 quantity
+        uint256 indexed edition,
+        address indexed holder,
+        bytes32 indexed redemptionRef,
+        address operator,
+        uint256 quantity
     );
 
     event EditionCreated(
-        uint256 indexed edition, uint256 maxSupply, bool soulbound, bool redeemable, uint256 referralBps
+        uint256 indexed edition,
+        uint256 maxSupply,
+        bool soulbound,
+        bool redeemable,
+        uint256 referralBps
     );
     event MaxSupplyUpdated(uint256 indexed edition, uint256 previousMaxSupply, uint256 newMaxSupply);
     event PhaseUpdated(

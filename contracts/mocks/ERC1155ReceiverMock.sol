@@ -52,10 +52,13 @@ contract ERC1155ReceiverMock is IERC1155Receiver {
         return _respond(IERC1155Receiver.onERC1155Received.selector);
     }
 
-    function onERC1155BatchReceived(address, address, uint256[] calldata, uint256[] calldata, bytes calldata)
-        external
-        returns (bytes4)
-    {
+    function onERC1155BatchReceived(
+        address,
+        address,
+        uint256[] calldata,
+        uint256[] calldata,
+        bytes calldata
+    ) external returns (bytes4) {
         ++batchHookCalls;
         return _respond(IERC1155Receiver.onERC1155BatchReceived.selector);
     }

@@ -26,8 +26,10 @@ abstract contract PackedERC1155 is ERC165, IERC1155, IERC1155MetadataURI, IERC11
 
     /// @inheritdoc IERC165
     function supportsInterface(bytes4 interfaceId) public view virtual override(ERC165, IERC165) returns (bool) {
-        return interfaceId == type(IERC1155).interfaceId || interfaceId == type(IERC1155MetadataURI).interfaceId
-            || super.supportsInterface(interfaceId);
+        return
+            interfaceId == type(IERC1155).interfaceId ||
+            interfaceId == type(IERC1155MetadataURI).interfaceId ||
+            super.supportsInterface(interfaceId);
     }
 
     /// @inheritdoc IERC1155
@@ -36,11 +38,10 @@ abstract contract PackedERC1155 is ERC165, IERC1155, IERC1155MetadataURI, IERC11
     }
 
     /// @inheritdoc IERC1155
-    function balanceOfBatch(address[] calldata accounts, uint256[] calldata ids)
-        external
-        view
-        returns (uint256[] memory balances)
-    {
+    function balanceOfBatch(
+        address[] calldata accounts,
+        uint256[] calldata ids
+    ) external view returns (uint256[] memory balances) {
         if (accounts.length != ids.length) revert ERC1155InvalidArrayLength(ids.length, accounts.length);
         balances = new uint256[](accounts.length);
         for (uint256 i; i < accounts.length; ++i) {

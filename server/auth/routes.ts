@@ -27,7 +27,9 @@ const verifyBodySchema = z
 const sessionSchema = z
   .object({
     address: z.string().describe("EIP-55"),
-    token: z.string().describe("The session token, for clients that send it as `Authorization: Bearer`; browsers use the cookie"),
+    token: z
+      .string()
+      .describe("The session token, for clients that send it as `Authorization: Bearer`; browsers use the cookie"),
     expiresAt: z.string(),
   })
   .meta({ id: "Session" });
@@ -77,7 +79,12 @@ const apiKeyJson = (row: ApiKeyRow) => ({
   revokedAt: row.revokedAt?.toISOString() ?? null,
 });
 
-export function authRoutes(deps: { auth: AuthService; settings: AuthSettings; prisma: PrismaClient; chainId: number }): RouteDeclaration[] {
+export function authRoutes(deps: {
+  auth: AuthService;
+  settings: AuthSettings;
+  prisma: PrismaClient;
+  chainId: number;
+}): RouteDeclaration[] {
   const { auth, settings } = deps;
   const ownedCollections = async (address: string) =>
     (
@@ -146,8 +153,15 @@ export function authRoutes(deps: { auth: AuthService; settings: AuthSettings; pr
       responses: { 200: { description: "The signed-in wallet", schema: meSchema } },
       async handler({ caller }) {
         const collections = await ownedCollections(caller!.address);
-        const roles = ["holder" as const, ...(collections.length > 0 ? ["partner" as const] : []), ...(caller!.isOperator ? ["operator" as const] : [])];
-        return { body: { address: caller!.address, roles, collections: collections.map((c) => getAddress(c)) }, headers: { "cache-control": "private, no-store" } };
+        const roles = [
+          "holder" as const,
+          ...(collections.length > 0 ? ["partner" as const] : []),
+          ...(caller!.isOperator ? ["operator" as const] : []),
+        ];
+        return {
+          body: { address: caller!.address, roles, collections: collections.map((c) => getAddress(c)) },
+          headers: { "cache-control": "private, no-store" },
+        };
       },
     }),
     defineRoute({
@@ -164,15 +178,26 @@ export function authRoutes(deps: { auth: AuthService; settings: AuthSettings; pr
         const collections = [...new Set(body.collections.map((c) => c.toLowerCase()))];
         const foreign = collections.filter((c) => !owned.has(c));
         if (foreign.length > 0) {
-          throw new HttpProblem(403, problemTitle(403), `You do not own ${foreign.map((c) => getAddress(c)).join(", ")}.`, [
-            { path: "body.collections", message: "must be collections you own" },
-          ]);
+          throw new HttpProblem(
+            403,
+            problemTitle(403),
+            `You do not own ${foreign.map((c) => getAddress(c)).join(", ")}.`,
+            [{ path: "body.collections", message: "must be collections you own" }],
+          );
         }
         const active = (await auth.listApiKeys(caller!.address)).filter((k) => !k.revokedAt).length;
         if (active >= MAX_ACTIVE_API_KEYS) {
-          throw new HttpProblem(409, problemTitle(409), `You already have ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first.`);
+          throw new HttpProblem(
+            409,
+            problemTitle(409),
+            `You already have ${MAX_ACTIVE_API_KEYS} active API keys; revoke one first.`,
+          );
         }
-        const { key, row } = await auth.createApiKey(caller!.address, { name: body.name, collections, write: body.access === "read-write" });
+        const { key, row } = await auth.createApiKey(caller!.address, {
+          name: body.name,
+          collections,
+          write: body.access === "read-write",
+        });
         return { status: 201, body: { ...apiKeyJson(row), key }, headers: { "cache-control": "no-store" } };
       },
     }),
@@ -190,7 +215,10 @@ export function authRoutes(deps: { auth: AuthService; settings: AuthSettings; pr
       },
       async handler({ caller }) {
         const rows = await auth.listApiKeys(caller!.address);
-        return { body: { items: rows.map(apiKeyJson), nextCursor: null }, headers: { "cache-control": "private, no-store" } };
+        return {
+          body: { items: rows.map(apiKeyJson), nextCursor: null },
+          headers: { "cache-control": "private, no-store" },
+        };
       },
     }),
     defineRoute({

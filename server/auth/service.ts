@@ -89,11 +89,22 @@ export class AuthService {
   async signIn(message: string, signature: Hex): Promise<{ token: string; address: `0x${string}`; expiresAt: Date }> {
     const { settings } = this.deps;
     const fields = parseSiweMessage(message);
-    if (!fields.address || !fields.domain || !fields.uri || !fields.nonce || !fields.issuedAt || fields.chainId === undefined || fields.version !== "1") {
-      throw unauthorized("The message is not a Sign-In with Ethereum message (EIP-4361) with an address, domain, URI, version 1, chain id, nonce and issued-at.");
+    if (
+      !fields.address ||
+      !fields.domain ||
+      !fields.uri ||
+      !fields.nonce ||
+      !fields.issuedAt ||
+      fields.chainId === undefined ||
+      fields.version !== "1"
+    ) {
+      throw unauthorized(
+        "The message is not a Sign-In with Ethereum message (EIP-4361) with an address, domain, URI, version 1, chain id, nonce and issued-at.",
+      );
     }
     const origin = new URL(settings.publicUrl);
-    if (fields.domain !== origin.host) throw unauthorized(`The message is for ${fields.domain}; sign one for ${origin.host}.`);
+    if (fields.domain !== origin.host)
+      throw unauthorized(`The message is for ${fields.domain}; sign one for ${origin.host}.`);
     let uriOrigin: string | undefined;
     try {
       uriOrigin = new URL(fields.uri).origin;
@@ -101,32 +112,53 @@ export class AuthService {
       uriOrigin = undefined;
     }
     if (uriOrigin !== origin.origin) throw unauthorized(`The message's URI must be on ${origin.origin}.`);
-    if (fields.chainId !== settings.chainId) throw unauthorized(`The message is for chain ${fields.chainId}; this platform indexes chain ${settings.chainId}.`);
+    if (fields.chainId !== settings.chainId)
+      throw unauthorized(
+        `The message is for chain ${fields.chainId}; this platform indexes chain ${settings.chainId}.`,
+      );
     const now = this.now().getTime();
     const issued = fields.issuedAt.getTime();
-    if (issued > now + CLOCK_SKEW_MS) throw unauthorized("The message was issued in the future; check the device's clock.");
+    if (issued > now + CLOCK_SKEW_MS)
+      throw unauthorized("The message was issued in the future; check the device's clock.");
     if (issued < now - NONCE_TTL_MS - CLOCK_SKEW_MS) throw unauthorized("The message is too old; sign in again.");
-    if (fields.expirationTime && fields.expirationTime.getTime() < now - CLOCK_SKEW_MS) throw unauthorized("The message has expired; sign in again.");
-    if (fields.notBefore && fields.notBefore.getTime() > now + CLOCK_SKEW_MS) throw unauthorized("The message is not valid yet (notBefore).");
+    if (fields.expirationTime && fields.expirationTime.getTime() < now - CLOCK_SKEW_MS)
+      throw unauthorized("The message has expired; sign in again.");
+    if (fields.notBefore && fields.notBefore.getTime() > now + CLOCK_SKEW_MS)
+      throw unauthorized("The message is not valid yet (notBefore).");
     const stored = await this.deps.prisma.authNonce.findUnique({ where: { nonce: fields.nonce } });
-    if (!stored || stored.expiresAt.getTime() <= now) throw unauthorized("The nonce is unknown, used or expired; get a new one from GET /v1/auth/nonce.");
+    if (!stored || stored.expiresAt.getTime() <= now)
+      throw unauthorized("The nonce is unknown, used or expired; get a new one from GET /v1/auth/nonce.");
 
     const address = getAddress(fields.address);
     if (!(await this.signatureIsValid(message, signature, address, fields.domain, fields.nonce))) {
       throw unauthorized("The signature is not valid for the message's address.");
     }
-    const consumed = await this.deps.prisma.authNonce.deleteMany({ where: { nonce: fields.nonce, expiresAt: { gt: new Date(now) } } });
+    const consumed = await this.deps.prisma.authNonce.deleteMany({
+      where: { nonce: fields.nonce, expiresAt: { gt: new Date(now) } },
+    });
     if (consumed.count !== 1) throw unauthorized("The nonce was already used; get a new one from GET /v1/auth/nonce.");
 
     const token = `${SESSION_PREFIX}${randomBytes(32).toString("base64url")}`;
     const expiresAt = new Date(now + settings.sessionTtlSeconds * 1000);
     await this.deps.prisma.authSession.create({
-      data: { tokenHash: sha256(token), address: address.toLowerCase(), createdAt: new Date(now), lastSeenAt: new Date(now), expiresAt },
+      data: {
+        tokenHash: sha256(token),
+        address: address.toLowerCase(),
+        createdAt: new Date(now),
+        lastSeenAt: new Date(now),
+        expiresAt,
+      },
     });
     return { token, address, expiresAt };
   }
 
-  private async signatureIsValid(message: string, signature: Hex, address: `0x${string}`, domain: string, nonce: string) {
+  private async signatureIsValid(
+    message: string,
+    signature: Hex,
+    address: `0x${string}`,
+    domain: string,
+    nonce: string,
+  ) {
     // An EOA's signature is checked by recovery, without a round trip to the chain.
     const recovered = await recoverMessageAddress({ message, signature }).catch(() => undefined);
     if (recovered === address) return true;
@@ -136,7 +168,10 @@ export class AuthService {
 
   /** Ends the session of `token` (logout). */
   async revokeSession(token: string): Promise<void> {
-    await this.deps.prisma.authSession.updateMany({ where: { tokenHash: sha256(token), revokedAt: null }, data: { revokedAt: this.now() } });
+    await this.deps.prisma.authSession.updateMany({
+      where: { tokenHash: sha256(token), revokedAt: null },
+      data: { revokedAt: this.now() },
+    });
   }
 
   /** The credential a request carries: a bearer token, else the session cookie; and where it came from. */
@@ -164,7 +199,11 @@ export class AuthService {
       const origin = req.get("origin");
       const allowed = [this.deps.settings.publicUrl, ...this.deps.settings.corsOrigins];
       if (!origin || !allowed.includes(origin)) {
-        throw new HttpProblem(403, problemTitle(403), "A request signed in by cookie must come from the platform's own pages (its Origin is not allowed).");
+        throw new HttpProblem(
+          403,
+          problemTitle(403),
+          "A request signed in by cookie must come from the platform's own pages (its Origin is not allowed).",
+        );
       }
     }
     if (token.startsWith(API_KEY_PREFIX)) return this.apiKeyCaller(token);
@@ -175,7 +214,10 @@ export class AuthService {
       throw unauthorized("The session is unknown, signed out or expired; sign in again.");
     }
     if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
-      await this.deps.prisma.authSession.updateMany({ where: { tokenHash: session.tokenHash }, data: { lastSeenAt: now } });
+      await this.deps.prisma.authSession.updateMany({
+        where: { tokenHash: session.tokenHash },
+        data: { lastSeenAt: now },
+      });
     }
     const address = getAddress(session.address);
     return { address, via: "session", isOperator: this.deps.settings.operators.includes(session.address) };
@@ -188,7 +230,12 @@ export class AuthService {
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
       await this.deps.prisma.partnerApiKey.update({ where: { id: row.id }, data: { lastUsedAt: now } });
     }
-    return { address: getAddress(row.partner), via: "api-key", scope: { collections: row.collections, write: row.canWrite }, isOperator: false };
+    return {
+      address: getAddress(row.partner),
+      via: "api-key",
+      scope: { collections: row.collections, write: row.canWrite },
+      isOperator: false,
+    };
   }
 
   /** A new API key for `partner`, scoped to `collections` (lower-case, owned by the partner: the route checks). */
@@ -209,7 +256,10 @@ export class AuthService {
   }
 
   async listApiKeys(partner: string) {
-    return this.deps.prisma.partnerApiKey.findMany({ where: { partner: partner.toLowerCase() }, orderBy: [{ createdAt: "desc" }, { id: "asc" }] });
+    return this.deps.prisma.partnerApiKey.findMany({
+      where: { partner: partner.toLowerCase() },
+      orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+    });
   }
 
   /** Revokes one of `partner`'s keys; false when it has no such key. */

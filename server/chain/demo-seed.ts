@@ -34,7 +34,10 @@ export function walletFor(account: Account, chain: Chain, rpcUrl: string): Walle
   return createWalletClient({ account, chain, transport: http(rpcUrl) });
 }
 
-export type DemoSeed = { collection: Address; editions: { id: bigint; name: string; price: bigint; maxSupply: bigint }[] };
+export type DemoSeed = {
+  collection: Address;
+  editions: { id: bigint; name: string; price: bigint; maxSupply: bigint }[];
+};
 
 type Wallet = WalletClient<Transport, Chain, Account>;
 export type DemoWallets = { partner: Wallet; alice: Wallet; bob: Wallet };
@@ -51,7 +54,11 @@ export function demoWallets(chain: Chain, rpcUrl: string): DemoWallets {
 /**
  * Seeds a demo partner collection with two editions and a few mints from demo wallets, waiting for each receipt.
  */
-export async function seedDemo(publicClient: PublicClient, wallets: DemoWallets, factoryAddress: Address): Promise<DemoSeed> {
+export async function seedDemo(
+  publicClient: PublicClient,
+  wallets: DemoWallets,
+  factoryAddress: Address,
+): Promise<DemoSeed> {
   const factoryArtifact = await loadArtifact("EditionFactory");
   const collectionArtifact = await loadArtifact("Collection");
   const partner = wallets.partner;
@@ -61,11 +68,20 @@ export async function seedDemo(publicClient: PublicClient, wallets: DemoWallets,
     return receipt;
   };
 
-  const factory = getContract({ address: factoryAddress, abi: factoryArtifact.abi, client: { public: publicClient, wallet: partner } });
+  const factory = getContract({
+    address: factoryAddress,
+    abi: factoryArtifact.abi,
+    client: { public: publicClient, wallet: partner },
+  });
   // The partner accepts the fee it sees now: a fee change landing before its transaction makes it revert.
   const fee = await factory.read.platformFeeBps();
   const created = await wait(
-    await factory.write.createCollection(["ipfs://perkmint-demo/collection.json", partner.account.address, 500n, BigInt(fee)]),
+    await factory.write.createCollection([
+      "ipfs://perkmint-demo/collection.json",
+      partner.account.address,
+      500n,
+      BigInt(fee),
+    ]),
   );
   const [event] = parseEventLogs({ abi: factoryArtifact.abi, logs: created.logs, eventName: "CollectionCreated" });
   if (!event) throw new Error("createCollection emitted no CollectionCreated event");
@@ -75,7 +91,11 @@ export async function seedDemo(publicClient: PublicClient, wallets: DemoWallets,
     { id: 1n, name: "Founders Pass", price: parseEther("0.01"), maxSupply: 100n },
     { id: 2n, name: "Studio Sketch", price: parseEther("0.002"), maxSupply: 500n },
   ];
-  const asPartner = getContract({ address: collectionAddress, abi: collectionArtifact.abi, client: { public: publicClient, wallet: partner } });
+  const asPartner = getContract({
+    address: collectionAddress,
+    abi: collectionArtifact.abi,
+    client: { public: publicClient, wallet: partner },
+  });
   for (const e of editions) {
     const settings = {
       maxSupply: Number(e.maxSupply),
@@ -112,7 +132,11 @@ export async function mintEdition(
   unitPrice: bigint,
 ) {
   const collectionArtifact = await loadArtifact("Collection");
-  const asCollector = getContract({ address: collection, abi: collectionArtifact.abi, client: { public: publicClient, wallet } });
+  const asCollector = getContract({
+    address: collection,
+    abi: collectionArtifact.abi,
+    client: { public: publicClient, wallet },
+  });
   // Phase 0 (the public sale), no referrer.
   const hash = await asCollector.write.mint([id, wallet.account.address, quantity, 0n, zeroAddress], {
     value: unitPrice * quantity,

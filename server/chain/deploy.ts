@@ -1,4 +1,12 @@
-import { getAddress, type Account, type Address, type Chain, type PublicClient, type Transport, type WalletClient } from "viem";
+import {
+  getAddress,
+  type Account,
+  type Address,
+  type Chain,
+  type PublicClient,
+  type Transport,
+  type WalletClient,
+} from "viem";
 import { loadArtifact } from "./artifacts.ts";
 
 export type PlatformDeployment = {

@@ -67,11 +67,19 @@ export class HeadWatcher implements ChainHeadSource {
   async tick() {
     const known = this.o.known?.();
     if (known && (!this.head || known.observedAt > this.head.observedAt)) this.head = known;
-    if (this.head && Date.now() - this.head.observedAt < this.intervalMs && (!this.lastFailure || this.head.observedAt > this.lastFailure.at)) return;
+    if (
+      this.head &&
+      Date.now() - this.head.observedAt < this.intervalMs &&
+      (!this.lastFailure || this.head.observedAt > this.lastFailure.at)
+    )
+      return;
     if (this.inflight) return;
     this.inflight = true;
     try {
-      const block = await this.o.rpc.request<{ number: string; timestamp: string } | null>("eth_getBlockByNumber", ["latest", false]);
+      const block = await this.o.rpc.request<{ number: string; timestamp: string } | null>("eth_getBlockByNumber", [
+        "latest",
+        false,
+      ]);
       if (!block) throw new Error("the node has no latest block");
       this.head = { number: BigInt(block.number), timestamp: BigInt(block.timestamp), observedAt: Date.now() };
       this.outage?.success();
@@ -89,8 +97,10 @@ export class HeadWatcher implements ChainHeadSource {
     const head = this.head;
     const now = Date.now();
     if (!head) return { head, reachable: false, error: this.lastFailure?.message ?? "no head seen yet" };
-    if (this.lastFailure && this.lastFailure.at > head.observedAt) return { head, reachable: false, error: this.lastFailure.message };
-    if (now - head.observedAt > this.staleAfterMs) return { head, reachable: false, error: `no head seen for ${Math.round((now - head.observedAt) / 1000)} s` };
+    if (this.lastFailure && this.lastFailure.at > head.observedAt)
+      return { head, reachable: false, error: this.lastFailure.message };
+    if (now - head.observedAt > this.staleAfterMs)
+      return { head, reachable: false, error: `no head seen for ${Math.round((now - head.observedAt) / 1000)} s` };
     return { head, reachable: true };
   }
 }

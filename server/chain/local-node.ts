@@ -58,7 +58,9 @@ export async function startLocalChain(options: { port: number; log?: (line: stri
   const started = Date.now();
   for (;;) {
     if (child.exitCode !== null) {
-      throw new Error(`hardhat node exited with code ${child.exitCode} before answering on port ${port}:\n${output.slice(-2000)}`);
+      throw new Error(
+        `hardhat node exited with code ${child.exitCode} before answering on port ${port}:\n${output.slice(-2000)}`,
+      );
     }
     try {
       await client.getChainId();

@@ -49,7 +49,8 @@ export function collectionsRoutes(deps: { prisma: PrismaClient; chainId: number 
             createdBlock: c.createdBlock.toString(),
             createdTx: c.createdTx,
           })),
-          nextCursor: rows.length > query.limit && last ? encodeCursor([last.createdBlock.toString(), last.address]) : null,
+          nextCursor:
+            rows.length > query.limit && last ? encodeCursor([last.createdBlock.toString(), last.address]) : null,
         },
       };
     },

@@ -87,7 +87,11 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     createPostgresUser: process.getuid?.() === 0,
     // Loopback only. Ephemeral test servers keep nothing worth protecting (their data is thrown away): no fsync, no
     // full-page images in the WAL and no page checksums, which PostgreSQL 18 would otherwise compute on every write.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", ...(options.ephemeral ? ["-c", "fsync=off", "-c", "full_page_writes=off"] : [])],
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      ...(options.ephemeral ? ["-c", "fsync=off", "-c", "full_page_writes=off"] : []),
+    ],
     initdbFlags: options.ephemeral ? ["--no-data-checksums"] : [],
     onLog: log,
     onError: (e) => log(String(e)),
@@ -105,7 +109,9 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
         (error ? `: ${String(error)}` : ". Is another server using that folder? See its log above."),
     );
   }
-  const child = (server as unknown as { process?: { pid?: number; exitCode: number | null; signalCode: string | null } }).process;
+  const child = (
+    server as unknown as { process?: { pid?: number; exitCode: number | null; signalCode: string | null } }
+  ).process;
   let stopped = false;
   if (child?.pid !== undefined) runningServerPids.add(child.pid);
   return {

@@ -21,13 +21,29 @@ const TIMEOUT_SQLSTATE = new Set([
 ]);
 const UNAVAILABLE_PRISMA = new Set(["P1001", "P1017", "P2037", "P1003"]);
 const TIMEOUT_PRISMA = new Set(["P1002", "P1008", "P2024"]);
-const UNAVAILABLE_ADAPTER_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "TooManyConnections", "DatabaseDoesNotExist"]);
+const UNAVAILABLE_ADAPTER_KINDS = new Set([
+  "DatabaseNotReachable",
+  "ConnectionClosed",
+  "TooManyConnections",
+  "DatabaseDoesNotExist",
+]);
 const TIMEOUT_ADAPTER_KINDS = new Set(["SocketTimeout"]);
-const UNAVAILABLE_ERRNO = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "ECONNABORTED"]);
+const UNAVAILABLE_ERRNO = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ECONNABORTED",
+]);
 
 /** node-postgres and pg-pool report these as plain Errors with no code. */
-const TIMEOUT_MESSAGE = /query read timeout|connection terminated due to connection timeout|timeout exceeded when trying to connect|ETIMEDOUT/i;
-const UNAVAILABLE_MESSAGE = /connection terminated|server closed the connection|client has encountered a connection error|the database system is (starting up|shutting down|in recovery mode)|Can't reach database server/i;
+const TIMEOUT_MESSAGE =
+  /query read timeout|connection terminated due to connection timeout|timeout exceeded when trying to connect|ETIMEDOUT/i;
+const UNAVAILABLE_MESSAGE =
+  /connection terminated|server closed the connection|client has encountered a connection error|the database system is (starting up|shutting down|in recovery mode)|Can't reach database server/i;
 
 function* causes(error: unknown): Generator<Record<string, unknown>> {
   const seen = new Set<unknown>();
@@ -51,10 +67,18 @@ export function databaseFault(error: unknown): DatabaseFault | undefined {
     const code = typeof e.code === "string" ? e.code : typeof e.originalCode === "string" ? e.originalCode : undefined;
     const kind = typeof e.kind === "string" ? e.kind : undefined;
     const message = typeof e.message === "string" ? e.message : "";
-    if ((code && (TIMEOUT_SQLSTATE.has(code) || TIMEOUT_PRISMA.has(code) || code === "ETIMEDOUT")) || (kind && TIMEOUT_ADAPTER_KINDS.has(kind))) return "timeout";
+    if (
+      (code && (TIMEOUT_SQLSTATE.has(code) || TIMEOUT_PRISMA.has(code) || code === "ETIMEDOUT")) ||
+      (kind && TIMEOUT_ADAPTER_KINDS.has(kind))
+    )
+      return "timeout";
     if (TIMEOUT_MESSAGE.test(message)) return "timeout";
     if (
-      (code && (UNAVAILABLE_SQLSTATE.has(code) || UNAVAILABLE_PRISMA.has(code) || UNAVAILABLE_ERRNO.has(code) || code.startsWith("08"))) ||
+      (code &&
+        (UNAVAILABLE_SQLSTATE.has(code) ||
+          UNAVAILABLE_PRISMA.has(code) ||
+          UNAVAILABLE_ERRNO.has(code) ||
+          code.startsWith("08"))) ||
       (kind && UNAVAILABLE_ADAPTER_KINDS.has(kind)) ||
       UNAVAILABLE_MESSAGE.test(message)
     ) {

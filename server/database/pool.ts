@@ -43,12 +43,19 @@ export function createPool(
   max = 4,
   options: PoolTimeouts & { onIdleError?: (error: Error) => void } = {},
 ): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max, allowExitOnIdle: true, ...poolTimeoutSettings(options) });
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max,
+    allowExitOnIdle: true,
+    ...poolTimeoutSettings(options),
+  });
   pool.on(
     "error",
     options.onIdleError ??
       ((error) => {
-        process.emitWarning(`PostgreSQL ended an idle pooled connection (${error.message}); the pool will open a new one.`);
+        process.emitWarning(
+          `PostgreSQL ended an idle pooled connection (${error.message}); the pool will open a new one.`,
+        );
       }),
   );
   return pool;

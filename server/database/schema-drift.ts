@@ -94,7 +94,12 @@ export async function describeSchemaDrift(databaseUrl: string): Promise<string[]
        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
          AND c.relname <> '_prisma_migrations'`,
     );
-    const indexes = await client.query<{ table_name: string; columns: string[]; is_unique: boolean; is_primary: boolean }>(
+    const indexes = await client.query<{
+      table_name: string;
+      columns: string[];
+      is_unique: boolean;
+      is_primary: boolean;
+    }>(
       `SELECT t.relname AS table_name, i.indisunique AS is_unique, i.indisprimary AS is_primary,
               array(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS columns
@@ -126,13 +131,17 @@ export async function describeSchemaDrift(databaseUrl: string): Promise<string[]
           continue;
         }
         const expected = expectedType(field);
-        if (actual.type !== expected) problems.push(`${model.name}.${field.name}: type is ${actual.type}, schema says ${expected}`);
+        if (actual.type !== expected)
+          problems.push(`${model.name}.${field.name}: type is ${actual.type}, schema says ${expected}`);
         if (actual.notNull !== field.isRequired) {
-          problems.push(`${model.name}.${field.name}: column is ${actual.notNull ? "NOT NULL" : "nullable"}, schema says ${field.isRequired ? "required" : "optional"}`);
+          problems.push(
+            `${model.name}.${field.name}: column is ${actual.notNull ? "NOT NULL" : "nullable"}, schema says ${field.isRequired ? "required" : "optional"}`,
+          );
         }
       }
       for (const column of dbColumns.keys()) {
-        if (![...fieldColumns.values()].includes(column)) problems.push(`${model.name}: column "${table}"."${column}" is not in schema.prisma`);
+        if (![...fieldColumns.values()].includes(column))
+          problems.push(`${model.name}: column "${table}"."${column}" is not in schema.prisma`);
       }
       const key = (cols: string[]) => cols.join(",");
       const dbIndexes = indexes.rows.filter((i) => i.table_name === table);
@@ -141,19 +150,28 @@ export async function describeSchemaDrift(databaseUrl: string): Promise<string[]
         const match = dbIndexes.find(
           (i) =>
             key(i.columns) === key(cols) &&
-            (index.type === "id" ? i.is_primary : index.type === "unique" ? i.is_unique && !i.is_primary : !i.is_unique),
+            (index.type === "id"
+              ? i.is_primary
+              : index.type === "unique"
+                ? i.is_unique && !i.is_primary
+                : !i.is_unique),
         );
-        if (!match) problems.push(`${model.name}: ${index.type} index on (${cols.join(", ")}) is missing in the database`);
+        if (!match)
+          problems.push(`${model.name}: ${index.type} index on (${cols.join(", ")}) is missing in the database`);
       }
       for (const i of dbIndexes) {
         const declared = datamodel.indexes.some(
-          (index) => index.model === model.name && key(index.fields.map((f) => fieldColumns.get(f.name) ?? f.name)) === key(i.columns),
+          (index) =>
+            index.model === model.name &&
+            key(index.fields.map((f) => fieldColumns.get(f.name) ?? f.name)) === key(i.columns),
         );
-        if (!declared) problems.push(`${model.name}: database index on (${i.columns.join(", ")}) is not declared in schema.prisma`);
+        if (!declared)
+          problems.push(`${model.name}: database index on (${i.columns.join(", ")}) is not declared in schema.prisma`);
       }
     }
     for (const table of dbTables.keys()) {
-      if (!modelTables.has(table)) problems.push(`table "${table}" exists in the database but has no model in schema.prisma`);
+      if (!modelTables.has(table))
+        problems.push(`table "${table}" exists in the database but has no model in schema.prisma`);
     }
     return problems;
   } finally {

@@ -50,7 +50,12 @@ const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
 export const DEFAULT_RATE_LIMITS: RateLimits = { ipPerMinute: 1200, walletPerMinute: 600 };
 
 /** Every route the API serves, declared once (see route.ts). */
-export function apiRoutes(deps: AppDeps, auth: AuthService, settings: AuthSettings, document: () => unknown): RouteDeclaration[] {
+export function apiRoutes(
+  deps: AppDeps,
+  auth: AuthService,
+  settings: AuthSettings,
+  document: () => unknown,
+): RouteDeclaration[] {
   return [
     ...docsRoutes(document),
     ...healthRoutes(deps),
@@ -103,7 +108,13 @@ export function createApp(deps: AppDeps) {
       if (databaseOutage.active && res.statusCode < 500 && req.path.startsWith("/v1/")) databaseOutage.success();
       // The URL and status only: never a header (cookies, bearer tokens) nor a body (signatures).
       deps.logger.debug(
-        { requestId, method: req.method, url: req.originalUrl, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6 },
+        {
+          requestId,
+          method: req.method,
+          url: req.originalUrl,
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+        },
         "request",
       );
     });

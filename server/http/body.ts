@@ -25,7 +25,13 @@ export function refuseOversizedBodies(limitBytes = DEFAULT_BODY_LIMIT_BYTES): Re
     const length = declaredLength(req.headers["content-length"]);
     if (length !== undefined && length > limitBytes) {
       res.set("connection", "close");
-      return next(new HttpProblem(413, problemTitle(413), `The request body is larger than this server accepts (${limitBytes} bytes).`));
+      return next(
+        new HttpProblem(
+          413,
+          problemTitle(413),
+          `The request body is larger than this server accepts (${limitBytes} bytes).`,
+        ),
+      );
     }
     next();
   };
@@ -40,9 +46,16 @@ export function jsonBody(options: { limitBytes?: number } = {}): RequestHandler[
   return [
     refuseOversizedBodies(limit),
     (req, _res, next) => {
-      const hasBody = req.headers["transfer-encoding"] !== undefined || (declaredLength(req.headers["content-length"]) ?? 0) > 0;
+      const hasBody =
+        req.headers["transfer-encoding"] !== undefined || (declaredLength(req.headers["content-length"]) ?? 0) > 0;
       if (hasBody && !req.is("application/json")) {
-        return next(new HttpProblem(415, problemTitle(415), "This route takes a JSON body: send it with Content-Type: application/json."));
+        return next(
+          new HttpProblem(
+            415,
+            problemTitle(415),
+            "This route takes a JSON body: send it with Content-Type: application/json.",
+          ),
+        );
       }
       next();
     },

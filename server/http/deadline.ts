@@ -12,9 +12,15 @@ export function requestDeadline(timeoutMs: number): RequestHandler {
     const timer = setTimeout(() => {
       sendProblem(
         res,
-        new HttpProblem(504, problemTitle(504), `The request did not complete within ${timeoutMs} ms. Retry in a few seconds.`, undefined, {
-          "retry-after": String(RETRY_AFTER_SECONDS),
-        }),
+        new HttpProblem(
+          504,
+          problemTitle(504),
+          `The request did not complete within ${timeoutMs} ms. Retry in a few seconds.`,
+          undefined,
+          {
+            "retry-after": String(RETRY_AFTER_SECONDS),
+          },
+        ),
       );
     }, timeoutMs);
     timer.unref();

@@ -26,7 +26,11 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-export const openApiDocumentSchema = z.looseObject({ openapi: z.literal("3.1.0"), info: z.looseObject({}), paths: z.looseObject({}) });
+export const openApiDocumentSchema = z.looseObject({
+  openapi: z.literal("3.1.0"),
+  info: z.looseObject({}),
+  paths: z.looseObject({}),
+});
 
 export function docsRoutes(document: () => unknown): RouteDeclaration[] {
   return [
@@ -56,5 +60,8 @@ export function docsRoutes(document: () => unknown): RouteDeclaration[] {
 /** The reference page's scripts and styles: swagger-ui-dist's files and our init script, cached for a day. */
 export function docsAssets(): RequestHandler[] {
   const options = { index: false, maxAge: "1d", fallthrough: true } as const;
-  return [express.static(path.join(import.meta.dirname, "docs-assets"), options), express.static(getAbsoluteFSPath(), options)];
+  return [
+    express.static(path.join(import.meta.dirname, "docs-assets"), options),
+    express.static(getAbsoluteFSPath(), options),
+  ];
 }

@@ -10,10 +10,18 @@ export type RegisteredRoute = { path: string; methods: string[] };
  * the root, so these are the app's paths. A declarative route layer can hand its declarations in directly instead.
  */
 export function routesOf(router: Router): RegisteredRoute[] {
-  const stack = (router as unknown as { stack: { route?: { path: unknown; methods: Record<string, boolean> } }[] }).stack;
+  const stack = (router as unknown as { stack: { route?: { path: unknown; methods: Record<string, boolean> } }[] })
+    .stack;
   return stack.flatMap((layer) =>
     layer.route && typeof layer.route.path === "string"
-      ? [{ path: layer.route.path, methods: Object.keys(layer.route.methods).filter((m) => m !== "_all").map((m) => m.toUpperCase()) }]
+      ? [
+          {
+            path: layer.route.path,
+            methods: Object.keys(layer.route.methods)
+              .filter((m) => m !== "_all")
+              .map((m) => m.toUpperCase()),
+          },
+        ]
       : [],
   );
 }

@@ -13,7 +13,9 @@ export function metricsRoutes(): RouteDeclaration[] {
     summary: "Prometheus metrics of this process",
     tags: ["platform"],
     role: "public",
-    responses: { 200: { description: "Prometheus text exposition format", schema: z.string(), contentType: "text/plain" } },
+    responses: {
+      200: { description: "Prometheus text exposition format", schema: z.string(), contentType: "text/plain" },
+    },
     async handler({ res }) {
       res.set("content-type", metricsRegistry.contentType);
       res.send(await metricsRegistry.metrics());

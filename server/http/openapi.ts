@@ -13,7 +13,9 @@ export const problemSchema = z
     detail: z.string(),
     instance: z
       .string()
-      .describe("urn:uuid:<request id> (or a tag URI carrying a client's own id); the same id is in the x-request-id header and our logs"),
+      .describe(
+        "urn:uuid:<request id> (or a tag URI carrying a client's own id); the same id is in the x-request-id header and our logs",
+      ),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
   .meta({ id: "Problem", description: "RFC 9457 problem details" });
@@ -35,7 +37,10 @@ export function problemResponses(...statuses: number[]) {
     504: "The database did not answer in time, or the request took longer than its deadline (see Retry-After)",
   };
   return Object.fromEntries(
-    statuses.map((s) => [s, { description: text[s] ?? "Error", content: { "application/problem+json": { schema: problemSchema } } }]),
+    statuses.map((s) => [
+      s,
+      { description: text[s] ?? "Error", content: { "application/problem+json": { schema: problemSchema } } },
+    ]),
   );
 }
 
@@ -68,9 +73,12 @@ export function buildOpenApiDocument(registry: OpenAPIRegistry, options: { serve
   // Every tag an operation uses, declared once with a description (OpenAPI linters want them declared).
   const tags = new Set<string>();
   for (const item of Object.values(document.paths ?? {})) {
-    for (const operation of Object.values(item as Record<string, { tags?: string[] }>)) for (const t of operation.tags ?? []) tags.add(t);
+    for (const operation of Object.values(item as Record<string, { tags?: string[] }>))
+      for (const t of operation.tags ?? []) tags.add(t);
   }
-  document.tags = [...tags].sort().map((name) => ({ name, description: TAG_DESCRIPTIONS[name] ?? `The ${name} routes` }));
+  document.tags = [...tags]
+    .sort()
+    .map((name) => ({ name, description: TAG_DESCRIPTIONS[name] ?? `The ${name} routes` }));
   return document;
 }
 

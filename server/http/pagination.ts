@@ -9,10 +9,18 @@ export const queryValue = () =>
 export const limitSchema = queryValue()
   .regex(/^[0-9]{1,6}$/, "must be a decimal integer from 1 to 500")
   .transform(Number)
-  .pipe(z.number().int().min(1, "must be a decimal integer from 1 to 500").max(500, "must be a decimal integer from 1 to 500"));
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1, "must be a decimal integer from 1 to 500")
+      .max(500, "must be a decimal integer from 1 to 500"),
+  );
 
 /** An opaque cursor: base64url, as encodeCursor writes it. */
-export const cursorSchema = queryValue().max(1024, "not a cursor this list returned").regex(/^[A-Za-z0-9_-]+$/, "not a cursor this list returned");
+export const cursorSchema = queryValue()
+  .max(1024, "not a cursor this list returned")
+  .regex(/^[A-Za-z0-9_-]+$/, "not a cursor this list returned");
 
 /**
  * `?limit=&cursor=` as in API-CONVENTIONS.md: default 50, max 500, opaque base64url cursor. Strict: any other

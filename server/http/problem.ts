@@ -15,7 +15,13 @@ export class HttpProblem extends Error {
   readonly detail: string;
   readonly errors?: ProblemFieldError[];
   readonly headers?: Record<string, string>;
-  constructor(status: number, title: string, detail: string, errors?: ProblemFieldError[], headers?: Record<string, string>) {
+  constructor(
+    status: number,
+    title: string,
+    detail: string,
+    errors?: ProblemFieldError[],
+    headers?: Record<string, string>,
+  ) {
     super(detail);
     this.status = status;
     this.title = title;
@@ -86,59 +92,92 @@ export function sendProblem(res: Response, problem: HttpProblem) {
 export function unavailableProblem(what: string, kind: "unavailable" | "timeout"): HttpProblem {
   const retry = { "retry-after": String(RETRY_AFTER_SECONDS) };
   return kind === "timeout"
-    ? new HttpProblem(504, problemTitle(504), `The ${what} did not answer in time. Retry in a few seconds.`, undefined, retry)
+    ? new HttpProblem(
+        504,
+        problemTitle(504),
+        `The ${what} did not answer in time. Retry in a few seconds.`,
+        undefined,
+        retry,
+      )
     : new HttpProblem(503, problemTitle(503), `The ${what} is unavailable. Retry in a few seconds.`, undefined, retry);
 }
 
 /** Validates one part of the request; on failure throws a 400 naming each bad field (`query.limit`, …). */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where: "path" | "query" | "body" | "header"): z.infer<S> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  where: "path" | "query" | "body" | "header",
+): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const errors: ProblemFieldError[] = result.error.issues.flatMap((issue) =>
     // A strict object names the parameters it does not know in one issue: one error each, at their own path.
     issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => ({ path: [where, ...issue.path.map(String), key].join("."), message: `unknown ${where === "query" ? "parameter" : "field"}` }))
+      ? issue.keys.map((key) => ({
+          path: [where, ...issue.path.map(String), key].join("."),
+          message: `unknown ${where === "query" ? "parameter" : "field"}`,
+        }))
       : [{ path: [where, ...issue.path.map(String)].join("."), message: issue.message }],
   );
-  throw new HttpProblem(
-    400,
-    problemTitle(400),
-    errors.map((e) => `${e.path}: ${e.message}`).join("; "),
-    errors,
-  );
+  throw new HttpProblem(400, problemTitle(400), errors.map((e) => `${e.path}: ${e.message}`).join("; "), errors);
 }
 
 export const notFoundHandler: RequestHandler = (req) => {
-  throw new HttpProblem(404, problemTitle(404), `No route for ${req.method} ${req.path}. The routes are described at /openapi.json.`);
+  throw new HttpProblem(
+    404,
+    problemTitle(404),
+    `No route for ${req.method} ${req.path}. The routes are described at /openapi.json.`,
+  );
 };
 
 /** body-parser's and the router's client errors, by their `type`: our own words, never the parser's. */
 function clientErrorProblem(error: { status: number; type?: unknown; limit?: unknown; name?: unknown }): HttpProblem {
   switch (error.type) {
     case "entity.parse.failed":
-      return new HttpProblem(400, problemTitle(400), "The request body is not valid JSON.", [{ path: "body", message: "invalid JSON" }]);
+      return new HttpProblem(400, problemTitle(400), "The request body is not valid JSON.", [
+        { path: "body", message: "invalid JSON" },
+      ]);
     case "entity.too.large":
-      return new HttpProblem(413, problemTitle(413), `The request body is larger than this route accepts${typeof error.limit === "number" ? ` (${error.limit} bytes)` : ""}.`);
+      return new HttpProblem(
+        413,
+        problemTitle(413),
+        `The request body is larger than this route accepts${typeof error.limit === "number" ? ` (${error.limit} bytes)` : ""}.`,
+      );
     case "charset.unsupported":
       return new HttpProblem(415, problemTitle(415), "The request body's charset is not supported; send UTF-8.");
     case "encoding.unsupported":
-      return new HttpProblem(415, problemTitle(415), "The request body's Content-Encoding is not supported; send it uncompressed.");
+      return new HttpProblem(
+        415,
+        problemTitle(415),
+        "The request body's Content-Encoding is not supported; send it uncompressed.",
+      );
     case "request.aborted":
     case "request.size.invalid":
-      return new HttpProblem(400, problemTitle(400), "The request body ended before its declared length.", [{ path: "body", message: "incomplete" }]);
+      return new HttpProblem(400, problemTitle(400), "The request body ended before its declared length.", [
+        { path: "body", message: "incomplete" },
+      ]);
   }
   if (error.name === "URIError" || (error.status === 400 && error.type === undefined)) {
     // The router could not percent-decode a path parameter.
-    return new HttpProblem(400, problemTitle(400), "The request path is not valid percent-encoded UTF-8.", [{ path: "path", message: "invalid percent-encoding" }]);
+    return new HttpProblem(400, problemTitle(400), "The request path is not valid percent-encoded UTF-8.", [
+      { path: "path", message: "invalid percent-encoding" },
+    ]);
   }
-  return new HttpProblem(error.status, problemTitle(error.status), `The request was refused (${problemTitle(error.status).toLowerCase()}).`);
+  return new HttpProblem(
+    error.status,
+    problemTitle(error.status),
+    `The request was refused (${problemTitle(error.status).toLowerCase()}).`,
+  );
 }
 
 /**
  * Answers every error as problem+json. A database that is down or hung is a 503/504 with Retry-After; any other
  * 5xx is a bug: it is logged with its stack and the client gets no internals.
  */
-export function errorHandler(logger: Logger, databaseOutage = new OutageLog({ logger, what: "database (API)" })): ErrorRequestHandler {
+export function errorHandler(
+  logger: Logger,
+  databaseOutage = new OutageLog({ logger, what: "database (API)" }),
+): ErrorRequestHandler {
   return (error, req, res, _next) => {
     // The request deadline already answered (see requestDeadline); the late error has nobody to go to.
     if (res.headersSent) return;
@@ -146,12 +185,29 @@ export function errorHandler(logger: Logger, databaseOutage = new OutageLog({ lo
     const fault = databaseFault(error);
     if (fault) {
       // Once per outage (and a summary now and then), not once per request.
-      databaseOutage.failure(error, { requestId: res.locals.requestId, method: req.method, url: req.originalUrl, fault });
+      databaseOutage.failure(error, {
+        requestId: res.locals.requestId,
+        method: req.method,
+        url: req.originalUrl,
+        fault,
+      });
       return sendProblem(res, unavailableProblem("database", fault));
     }
-    const status = typeof error?.status === "number" ? error.status : typeof error?.statusCode === "number" ? error.statusCode : 500;
-    if (status >= 400 && status < 500) return sendProblem(res, clientErrorProblem({ ...error, status, name: error?.name }));
-    logger.error({ err: error, requestId: res.locals.requestId, method: req.method, url: req.originalUrl }, "unhandled error");
-    sendProblem(res, new HttpProblem(500, problemTitle(500), "The server failed to answer. This is a bug; the request id identifies it in our logs."));
+    const status =
+      typeof error?.status === "number" ? error.status : typeof error?.statusCode === "number" ? error.statusCode : 500;
+    if (status >= 400 && status < 500)
+      return sendProblem(res, clientErrorProblem({ ...error, status, name: error?.name }));
+    logger.error(
+      { err: error, requestId: res.locals.requestId, method: req.method, url: req.originalUrl },
+      "unhandled error",
+    );
+    sendProblem(
+      res,
+      new HttpProblem(
+        500,
+        problemTitle(500),
+        "The server failed to answer. This is a bug; the request id identifies it in our logs.",
+      ),
+    );
   };
 }

@@ -14,7 +14,14 @@ export type RateLimits = { ipPerMinute: number; walletPerMinute: number };
 export function createRateLimiter(pool: pg.Pool, limits: RateLimits) {
   // The table comes from a migration (tableCreated): the library would otherwise create it asynchronously and refuse
   // calls made before that.
-  const common = { storeClient: pool, storeType: "pool", tableName: "rate_limit", tableCreated: true, duration: 60, clearExpiredByTimeout: false };
+  const common = {
+    storeClient: pool,
+    storeType: "pool",
+    tableName: "rate_limit",
+    tableCreated: true,
+    duration: 60,
+    clearExpiredByTimeout: false,
+  };
   const perIp = new RateLimiterPostgres({ ...common, keyPrefix: "ip", points: limits.ipPerMinute });
   const perWallet = new RateLimiterPostgres({ ...common, keyPrefix: "wallet", points: limits.walletPerMinute });
   const consume = async (limiter: RateLimiterPostgres, key: string, what: string) => {
@@ -23,9 +30,15 @@ export function createRateLimiter(pool: pg.Pool, limits: RateLimits) {
     } catch (result) {
       if (!(result instanceof RateLimiterRes)) throw result;
       const retryAfter = Math.max(1, Math.ceil(result.msBeforeNext / 1000));
-      throw new HttpProblem(429, problemTitle(429), `Too many requests from this ${what}; retry in ${retryAfter} s.`, undefined, {
-        "retry-after": String(retryAfter),
-      });
+      throw new HttpProblem(
+        429,
+        problemTitle(429),
+        `Too many requests from this ${what}; retry in ${retryAfter} s.`,
+        undefined,
+        {
+          "retry-after": String(retryAfter),
+        },
+      );
     }
   };
   return async (req: Request, caller: Caller | null) => {

@@ -57,7 +57,11 @@ export type Reply = { status?: number; body?: unknown; headers?: Record<string, 
 
 export type RouteContext<P, Q, B> = Input<P, Q, B> & { caller: Caller | null; req: Request; res: Response };
 
-export type RouteDeclaration<P extends z.ZodType = z.ZodType, Q extends z.ZodType = z.ZodType, B extends z.ZodType = z.ZodType> = {
+export type RouteDeclaration<
+  P extends z.ZodType = z.ZodType,
+  Q extends z.ZodType = z.ZodType,
+  B extends z.ZodType = z.ZodType,
+> = {
   method: HttpMethod;
   /** OpenAPI path template, e.g. `/v1/wallets/{address}/holdings`. */
   path: string;
@@ -82,10 +86,12 @@ export type RouteDeclaration<P extends z.ZodType = z.ZodType, Q extends z.ZodTyp
 };
 
 /** Declares a route; the identity function, there for type inference of the handler's input. */
-export function defineRoute<P extends z.ZodType = z.ZodUndefined, Q extends z.ZodType = z.ZodUndefined, B extends z.ZodType = z.ZodUndefined>(
-  declaration: RouteDeclaration<P, Q, B>,
-): RouteDeclaration {
-  return declaration as unknown as RouteDeclaration;
+export function defineRoute<
+  P extends z.ZodType = z.ZodUndefined,
+  Q extends z.ZodType = z.ZodUndefined,
+  B extends z.ZodType = z.ZodUndefined,
+>(declaration: RouteDeclaration<P, Q, B>): RouteDeclaration {
+  return declaration;
 }
 
 /** `/v1/wallets/{address}` → `/v1/wallets/:address` (Express's syntax). */
@@ -103,28 +109,45 @@ export type MountOptions = {
 };
 
 /** The caller the route's role admits, or a 401/403 problem. */
-async function admit(route: RouteDeclaration, input: Input<unknown, unknown, unknown>, caller: Caller | null, services: RouteServices) {
+async function admit(
+  route: RouteDeclaration,
+  input: Input<unknown, unknown, unknown>,
+  caller: Caller | null,
+  services: RouteServices,
+) {
   if (route.role === "public") return;
-  if (!caller) throw new HttpProblem(401, problemTitle(401), "Sign in with your wallet (POST /v1/auth/verify) or send a bearer token.");
+  if (!caller)
+    throw new HttpProblem(
+      401,
+      problemTitle(401),
+      "Sign in with your wallet (POST /v1/auth/verify) or send a bearer token.",
+    );
   if (route.role === "holder") {
-    if (caller.via === "api-key") throw new HttpProblem(403, problemTitle(403), "Partner API keys may call partner routes only.");
+    if (caller.via === "api-key")
+      throw new HttpProblem(403, problemTitle(403), "Partner API keys may call partner routes only.");
     return;
   }
   if (route.role === "operator") {
-    if (!caller.isOperator || caller.via !== "session") throw new HttpProblem(403, problemTitle(403), "Only platform operators may do this.");
+    if (!caller.isOperator || caller.via !== "session")
+      throw new HttpProblem(403, problemTitle(403), "Only platform operators may do this.");
     return;
   }
-  const collection = route.partnerOf?.(input as never);
+  const collection = route.partnerOf?.(input);
   if (!collection) throw new Error(`partner route ${route.method.toUpperCase()} ${route.path} declares no partnerOf`);
   const owner = await services.collectionOwner(collection);
-  if (owner === null) throw new HttpProblem(404, problemTitle(404), `No collection ${collection} is indexed on this chain.`);
+  if (owner === null)
+    throw new HttpProblem(404, problemTitle(404), `No collection ${collection} is indexed on this chain.`);
   if (caller.via === "api-key") {
-    if (!caller.scope?.collections.includes(collection)) throw new HttpProblem(403, problemTitle(403), "This API key is not scoped to this collection.");
-    if (route.writes && !caller.scope.write) throw new HttpProblem(403, problemTitle(403), "This API key may only read.");
-    if (owner !== caller.address.toLowerCase()) throw new HttpProblem(403, problemTitle(403), "The key's partner no longer owns this collection.");
+    if (!caller.scope?.collections.includes(collection))
+      throw new HttpProblem(403, problemTitle(403), "This API key is not scoped to this collection.");
+    if (route.writes && !caller.scope.write)
+      throw new HttpProblem(403, problemTitle(403), "This API key may only read.");
+    if (owner !== caller.address.toLowerCase())
+      throw new HttpProblem(403, problemTitle(403), "The key's partner no longer owns this collection.");
     return;
   }
-  if (owner !== caller.address.toLowerCase()) throw new HttpProblem(403, problemTitle(403), "Only the collection's owner may do this.");
+  if (owner !== caller.address.toLowerCase())
+    throw new HttpProblem(403, problemTitle(403), "Only the collection's owner may do this.");
 }
 
 function checkAnswer(route: RouteDeclaration, status: number, body: unknown) {
@@ -146,7 +169,9 @@ function handlerFor(route: RouteDeclaration, options: MountOptions): RequestHand
     await options.services.rateLimit?.(req, caller);
     const input = {
       params: route.params ? parseInput(route.params, req.params, "path") : undefined,
-      query: route.query ? parseInput(route.query, req.query, "query") : parseInput(z.strictObject({}), req.query, "query"),
+      query: route.query
+        ? parseInput(route.query, req.query, "query")
+        : parseInput(z.strictObject({}), req.query, "query"),
       body: route.body ? parseInput(route.body, req.body, "body") : undefined,
     };
     await admit(route, input, caller, options.services);
@@ -161,7 +186,11 @@ function handlerFor(route: RouteDeclaration, options: MountOptions): RequestHand
 }
 
 /** Registers each route on `router` (an Express app or Router), body parser first where the route takes a body. */
-export function mountRoutes(router: Router | express.Express, routes: readonly RouteDeclaration[], options: MountOptions) {
+export function mountRoutes(
+  router: Router | express.Express,
+  routes: readonly RouteDeclaration[],
+  options: MountOptions,
+) {
   const seen = new Set<string>();
   for (const route of routes) {
     const key = `${route.method} ${route.path}`;
@@ -224,7 +253,9 @@ export function describeRoutes(registry: OpenAPIRegistry, routes: readonly Route
             status,
             {
               description: answer.description,
-              ...(answer.schema ? { content: { [answer.contentType ?? "application/json"]: { schema: answer.schema } } } : {}),
+              ...(answer.schema
+                ? { content: { [answer.contentType ?? "application/json"]: { schema: answer.schema } } }
+                : {}),
             },
           ]),
         ),

@@ -27,7 +27,9 @@ export function listen(app: RequestListener, port: number, host: string, t: Http
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(
         error.code === "EADDRINUSE"
-          ? new Error(`Port ${port} on ${host} is already in use: stop what holds it, or set PORT to another port.`, { cause: error })
+          ? new Error(`Port ${port} on ${host} is already in use: stop what holds it, or set PORT to another port.`, {
+              cause: error,
+            })
           : error,
       );
     });

@@ -74,7 +74,8 @@ function uintArray(log: RawLog, offsetWord: number): string[] {
   const words = (log.data.length - 2) / 64;
   if (offsetWord >= words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
   const offset = Number(wordBig(log.data, offsetWord)) / 32;
-  if (!Number.isInteger(offset) || offset >= words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
+  if (!Number.isInteger(offset) || offset >= words)
+    throw new MalformedLogError(log, "TransferBatch array out of bounds");
   const length = Number(wordBig(log.data, offset));
   if (offset + 1 + length > words) throw new MalformedLogError(log, "TransferBatch array out of bounds");
   const out: string[] = [];
@@ -91,9 +92,17 @@ function chainEvent(
   name: string,
   args: Record<string, unknown>,
 ): ChainEvent {
-  return { blockNumber, blockHash: log.blockHash, txHash: log.transactionHash, logIndex, address, name, args, blockTime };
+  return {
+    blockNumber,
+    blockHash: log.blockHash,
+    txHash: log.transactionHash,
+    logIndex,
+    address,
+    name,
+    args,
+    blockTime,
+  };
 }
-
 
 /** "0x" then hex digits, `min` to `max` of them. A loop: several times faster than a regular expression here. */
 function isHex(value: unknown, min: number, max: number): boolean {
@@ -118,9 +127,11 @@ function checkLog(log: RawLog) {
   if (!isHash(log.transactionHash)) throw new MalformedLogError(log, "bad transactionHash");
   if (!isHex(log.blockNumber, 1, 13)) throw new MalformedLogError(log, "bad blockNumber");
   if (!isHex(log.logIndex, 1, 13)) throw new MalformedLogError(log, "bad logIndex");
-  if (log.blockTimestamp !== undefined && !isHex(log.blockTimestamp, 1, 13)) throw new MalformedLogError(log, "bad blockTimestamp");
+  if (log.blockTimestamp !== undefined && !isHex(log.blockTimestamp, 1, 13))
+    throw new MalformedLogError(log, "bad blockTimestamp");
   if (!isHex(log.data, 0, Infinity) || (log.data.length - 2) % 64 !== 0) throw new MalformedLogError(log, "bad data");
-  if (!Array.isArray(log.topics) || log.topics.length === 0 || log.topics.length > 4) throw new MalformedLogError(log, "bad topics");
+  if (!Array.isArray(log.topics) || log.topics.length === 0 || log.topics.length > 4)
+    throw new MalformedLogError(log, "bad topics");
   for (const topic of log.topics) if (!isHash(topic)) throw new MalformedLogError(log, "bad topic");
 }
 
@@ -160,7 +171,8 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
   const factoryAbi = eventsOf((await loadArtifact("EditionFactory")).abi);
   const collectionAbi = eventsOf((await loadArtifact("Collection")).abi);
   const collectionCreatedAbi = factoryAbi.find((e) => e.name === "CollectionCreated");
-  if (!collectionCreatedAbi) throw new Error("The EditionFactory ABI has no CollectionCreated event: cannot discover collections.");
+  if (!collectionCreatedAbi)
+    throw new Error("The EditionFactory ABI has no CollectionCreated event: cannot discover collections.");
   // Collections also get the standard ERC-1155 events, so a collection ABI without them still indexes transfers.
   const byTopic = (events: AbiEvent[]) => new Map(events.map((e) => [toEventSelector(e), e] as const));
   const factoryEvents = byTopic(factoryAbi);
@@ -189,7 +201,8 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
       const address = log.address.toLowerCase();
       const blockTime = log.blockTimestamp ? BigInt(log.blockTimestamp) : undefined;
       if (!fromFactory && topic0 === TRANSFER_SINGLE) {
-        if (log.topics.length !== 4 || log.data.length !== 2 + 128) throw new MalformedLogError(log, "bad TransferSingle shape");
+        if (log.topics.length !== 4 || log.data.length !== 2 + 128)
+          throw new MalformedLogError(log, "bad TransferSingle shape");
         return chainEvent(log, blockNumber, logIndex, address, blockTime, "TransferSingle", {
           operator: topicAddress(log.topics[1]!),
           from: topicAddress(log.topics[2]!),
@@ -202,7 +215,8 @@ export async function loadEventCatalogue(): Promise<EventCatalogue> {
         if (log.topics.length !== 4) throw new MalformedLogError(log, "bad TransferBatch topics");
         const ids = uintArray(log, 0);
         const values = uintArray(log, 1);
-        if (ids.length !== values.length) throw new MalformedLogError(log, "TransferBatch ids and values differ in length");
+        if (ids.length !== values.length)
+          throw new MalformedLogError(log, "TransferBatch ids and values differ in length");
         return chainEvent(log, blockNumber, logIndex, address, blockTime, "TransferBatch", {
           operator: topicAddress(log.topics[1]!),
           from: topicAddress(log.topics[2]!),

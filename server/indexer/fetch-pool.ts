@@ -25,8 +25,14 @@ function loaderArgs(): string[] {
   const args = process.execArgv;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (/^--(import|require|loader|experimental-loader|conditions)$/.test(arg) || arg === "-r") kept.push(arg, args[++i]!);
-    else if (/^--(import|require|loader|experimental-loader|conditions)=/.test(arg) || arg.startsWith("--experimental-") || arg.startsWith("--cpu-prof")) kept.push(arg);
+    if (/^--(import|require|loader|experimental-loader|conditions)$/.test(arg) || arg === "-r")
+      kept.push(arg, args[++i]!);
+    else if (
+      /^--(import|require|loader|experimental-loader|conditions)=/.test(arg) ||
+      arg.startsWith("--experimental-") ||
+      arg.startsWith("--cpu-prof")
+    )
+      kept.push(arg);
   }
   return kept;
 }
@@ -54,7 +60,7 @@ export class WorkerRangeFetcher {
       workerData: data satisfies FetchWorkerData,
       execArgv: loaderArgs(),
       // The same cap as the main thread's heap (npm run indexer): memory stays bounded by the ranges in flight.
-      resourceLimits: { maxOldGenerationSizeMb: 256},
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
     });
     let markReady!: () => void;
     this.starting = true;

@@ -7,7 +7,13 @@ import { RangeFetcher, serializeError } from "./fetch.ts";
 import { RpcClient } from "./rpc.ts";
 import { movesTransferList, recycleCopyChunks } from "./store.ts";
 
-export type FetchWorkerData = { urls: string[]; timeoutMs: number; chainId: number; factory: string; finalityDepth: number };
+export type FetchWorkerData = {
+  urls: string[];
+  timeoutMs: number;
+  chainId: number;
+  factory: string;
+  finalityDepth: number;
+};
 export type FetchRequest = { type: "fetch"; id: number; from: bigint; to: bigint; head: bigint; known: string[] };
 /** COPY buffers the main thread has written, given back for the next ranges (see recycleCopyChunks). */
 export type RecycleRequest = { type: "recycle"; buffers: ArrayBuffer[] };
@@ -27,17 +33,27 @@ const rpc = new RpcClient({
   onFault: (kind) => port.postMessage({ type: "fault", kind }),
   onRequest: (method, seconds) => timings.push([method, seconds]),
 });
-const fetcher = new RangeFetcher({ rpc, catalogue: await loadEventCatalogue(), chainId: options.chainId, factory: options.factory, finalityDepth: options.finalityDepth });
+const fetcher = new RangeFetcher({
+  rpc,
+  catalogue: await loadEventCatalogue(),
+  chainId: options.chainId,
+  factory: options.factory,
+  finalityDepth: options.finalityDepth,
+});
 
 port.on("message", (request: FetchRequest | RecycleRequest) => {
   if (request.type === "recycle") return recycleCopyChunks(request.buffers);
   fetcher.fetch(request.from, request.to, request.head, new Set(request.known)).then(
     (fetched) => {
       // The COPY rows move to the main thread without a copy; each chunk owns its memory (see CopyWriter).
-      const transfer = [...fetched.prepared.eventChunks.map((chunk) => chunk.buffer as ArrayBuffer), ...movesTransferList(fetched.prepared.moves)];
+      const transfer = [
+        ...fetched.prepared.eventChunks.map((chunk) => chunk.buffer as ArrayBuffer),
+        ...movesTransferList(fetched.prepared.moves),
+      ];
       port.postMessage({ type: "result", id: request.id, fetched, timings: takeTimings() }, transfer);
     },
-    (error: unknown) => port.postMessage({ type: "error", id: request.id, error: serializeError(error), timings: takeTimings() }),
+    (error: unknown) =>
+      port.postMessage({ type: "error", id: request.id, error: serializeError(error), timings: takeTimings() }),
   );
 });
 port.postMessage({ type: "ready" });

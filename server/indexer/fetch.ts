@@ -39,14 +39,21 @@ function toHeader(block: RpcBlock, number: bigint): BlockHeader {
   if (!block || typeof block.hash !== "string" || typeof block.parentHash !== "string") {
     throw new InconsistentRangeError(`block ${number} not found`);
   }
-  const header = { number: BigInt(block.number), hash: block.hash, parentHash: block.parentHash, timestamp: BigInt(block.timestamp) };
+  const header = {
+    number: BigInt(block.number),
+    hash: block.hash,
+    parentHash: block.parentHash,
+    timestamp: BigInt(block.timestamp),
+  };
   if (header.number !== number) throw new InconsistentRangeError(`asked for block ${number}, got ${header.number}`);
   return header;
 }
 
 /** Block headers by number, in one JSON-RPC batch; a missing block or a wrong number is an inconsistent answer. */
 export async function fetchHeaders(rpc: RpcClient, numbers: bigint[]): Promise<BlockHeader[]> {
-  const blocks = await rpc.batch<RpcBlock[]>(numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })));
+  const blocks = await rpc.batch<RpcBlock[]>(
+    numbers.map((n) => ({ method: "eth_getBlockByNumber", params: [hex(n), false] })),
+  );
   return blocks.map((b, i) => toHeader(b, numbers[i]!));
 }
 
@@ -150,7 +157,11 @@ export class RangeFetcher {
     const wanted = new Set<bigint>([from, to]);
     for (let n = from > unfinalizedFrom ? from : unfinalizedFrom; n <= to; n++) wanted.add(n);
     const numbers = [...wanted].sort((a, b) => (a < b ? -1 : 1));
-    const filter: Record<string, unknown> = { fromBlock: hex(from), toBlock: hex(to), topics: [this.o.catalogue.topics] };
+    const filter: Record<string, unknown> = {
+      fromBlock: hex(from),
+      toBlock: hex(to),
+      topics: [this.o.catalogue.topics],
+    };
     if (byAddress) filter.address = [...known];
     const requests: RpcRequest[] = [
       { method: "eth_getLogs", params: [filter] },
@@ -179,7 +190,10 @@ export class RangeFetcher {
       const logs = table ? Array.from({ length: table.count }, (_, i) => rawLogAt(table, i)) : answer;
       if (!Array.isArray(logs)) throw new InconsistentRangeError("eth_getLogs answered no array");
       logCount = logs.length;
-      await this.addMissingHeaders(headers, logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)));
+      await this.addMissingHeaders(
+        headers,
+        logs.filter((l) => !l.blockTimestamp).map((l) => BigInt(l.blockNumber)),
+      );
       prepared = this.prepareLogs(from, to, headers, logs, known, batchOf());
     }
     const created = new Map(prepared.collections.map((c) => [c.address, c.createdBlock]));
@@ -196,7 +210,14 @@ export class RangeFetcher {
    * Checks a range (parsed logs in any order) is one branch, decodes it and prepares its rows: the general path.
    * Public, like prepareTable, so tests can hold the two paths to the same output.
    */
-  prepareLogs(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, logs: RawLog[], known: Set<string>, batch: Omit<Batch, "events">): PreparedBatch {
+  prepareLogs(
+    from: bigint,
+    to: bigint,
+    headers: Map<bigint, BlockHeader>,
+    logs: RawLog[],
+    known: Set<string>,
+    batch: Omit<Batch, "events">,
+  ): PreparedBatch {
     verifyRange(from, to, headers, logs);
     return prepareBatch({ ...batch, events: this.decode(logs, headers, known) });
   }
@@ -206,7 +227,14 @@ export class RangeFetcher {
    * checks as verifyRange and the same rows as prepareLogs. Transfer logs of known collections are written straight
    * from the bytes; every other log (and a transfer log of the wrong shape) is decoded the general way.
    */
-  prepareTable(from: bigint, to: bigint, headers: Map<bigint, BlockHeader>, t: LogTable, known: Set<string>, batch: Omit<Batch, "events">): PreparedBatch {
+  prepareTable(
+    from: bigint,
+    to: bigint,
+    headers: Map<bigint, BlockHeader>,
+    t: LogTable,
+    known: Set<string>,
+    batch: Omit<Batch, "events">,
+  ): PreparedBatch {
     checkHeaderChain(headers);
     const builder = new BatchBuilder(this.o.chainId);
     const created = new Set<string>();
@@ -235,7 +263,8 @@ export class RangeFetcher {
       // Every log must name its block's header hash when the header was fetched; otherwise the hash its block's first
       // log names (a block's hash is stored once, in event_block).
       if (blockHash) {
-        if (!sameBytes(blockHash, 0, b, t.blockHash[i]!, 66)) throw new InconsistentRangeError(`log of block ${n} from another branch`);
+        if (!sameBytes(blockHash, 0, b, t.blockHash[i]!, 66))
+          throw new InconsistentRangeError(`log of block ${n} from another branch`);
       } else if (!sameBytes(b, firstHashAt, b, t.blockHash[i]!, 66)) {
         throw new InconsistentRangeError(`logs of block ${n} name two block hashes`);
       }
@@ -248,8 +277,14 @@ export class RangeFetcher {
       if (!fromFactory && !known.has(address) && !created.has(address)) continue;
       const time = t.blockTimestamp[i]! >= 0 ? t.blockTimestamp[i]! : headerTime;
       const topic0 = t.topics[i * 4]!;
-      if (!fromFactory && sameHex(b, topic0, TRANSFER_SINGLE_BYTES) && builder.addTransferLog(t, i, address, false, time)) continue;
-      if (!fromFactory && sameHex(b, topic0, TRANSFER_BATCH_BYTES) && builder.addTransferLog(t, i, address, true, time)) continue;
+      if (
+        !fromFactory &&
+        sameHex(b, topic0, TRANSFER_SINGLE_BYTES) &&
+        builder.addTransferLog(t, i, address, false, time)
+      )
+        continue;
+      if (!fromFactory && sameHex(b, topic0, TRANSFER_BATCH_BYTES) && builder.addTransferLog(t, i, address, true, time))
+        continue;
       const event = this.o.catalogue.decode(rawLogAt(t, i), fromFactory);
       if (!event) continue;
       if (event.name === "CollectionCreated") created.add(String(event.args.collection));
@@ -261,7 +296,8 @@ export class RangeFetcher {
   /** Decodes a range's logs in chain order, keeping the events of `known` contracts and of collections created in it. */
   private decode(logs: RawLog[], headers: Map<bigint, BlockHeader>, known: Set<string>): ChainEvent[] {
     // Nodes answer in chain order; sort only when one did not.
-    const order = (a: RawLog, b: RawLog) => Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex);
+    const order = (a: RawLog, b: RawLog) =>
+      Number(a.blockNumber) - Number(b.blockNumber) || Number(a.logIndex) - Number(b.logIndex);
     for (let i = 1; i < logs.length; i++) {
       if (!(order(logs[i - 1]!, logs[i]!) < 0)) {
         logs = [...logs].sort(order);
@@ -293,12 +329,14 @@ export type SerializedError = { name: string; message: string; method?: string; 
 
 export function serializeError(error: unknown): SerializedError {
   const e = error instanceof Error ? error : new Error(String(error));
-  if (e instanceof RpcResponseError) return { name: e.name, message: e.message, method: e.method, code: e.code, rpcMessage: e.rpcMessage };
+  if (e instanceof RpcResponseError)
+    return { name: e.name, message: e.message, method: e.method, code: e.code, rpcMessage: e.rpcMessage };
   return { name: e.name, message: e.message };
 }
 
 export function deserializeError(s: SerializedError): Error {
-  if (s.name === "RpcResponseError") return new RpcResponseError(s.method ?? "", s.code ?? 0, s.rpcMessage ?? s.message);
+  if (s.name === "RpcResponseError")
+    return new RpcResponseError(s.method ?? "", s.code ?? 0, s.rpcMessage ?? s.message);
   if (s.name === "InconsistentRangeError") {
     const e = new InconsistentRangeError("");
     e.message = s.message;

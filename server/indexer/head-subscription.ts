@@ -84,7 +84,10 @@ export class HeadSubscription {
           this.subscribed = true;
           this.attempts = 0;
           if (this.lostAt !== undefined) {
-            this.o.logger.info({ url: describe(this.o.url), downSeconds: Math.round((Date.now() - this.lostAt) / 100) / 10 }, "newHeads subscription restored");
+            this.o.logger.info(
+              { url: describe(this.o.url), downSeconds: Math.round((Date.now() - this.lostAt) / 100) / 10 },
+              "newHeads subscription restored",
+            );
             this.lostAt = undefined;
             this.o.onHead(); // a head may have come and gone meanwhile
           }
@@ -114,7 +117,9 @@ export class HeadSubscription {
       // An open socket that failed is closed later, outside this listener (see above).
       if (ws.readyState === WebSocket.OPEN) setImmediate(() => ws.close());
     });
-    ws.addEventListener("close", (event) => end(`connection closed (code ${event.code}${event.reason ? `, ${event.reason}` : ""})`));
+    ws.addEventListener("close", (event) =>
+      end(`connection closed (code ${event.code}${event.reason ? `, ${event.reason}` : ""})`),
+    );
   }
 
   /** Notes the loss (logged once per outage) and schedules the next attempt. */

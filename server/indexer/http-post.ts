@@ -80,7 +80,9 @@ class Connection {
     try {
       if (this.complete(p)) {
         this.pending = undefined;
-        const body = p.chunked ? p.buffer.subarray(p.bodyStart, p.bodyStart + p.decoded) : p.buffer.subarray(p.bodyStart, p.bodyStart + p.contentLength);
+        const body = p.chunked
+          ? p.buffer.subarray(p.bodyStart, p.bodyStart + p.decoded)
+          : p.buffer.subarray(p.bodyStart, p.bodyStart + p.contentLength);
         if (p.close) this.socket.destroy();
         else this.pool.idle(this);
         p.resolve({ status: p.status, bytes: body });
@@ -109,9 +111,16 @@ class Connection {
       for (const line of head.slice(1)) {
         const colon = line.indexOf(":");
         const name = line.slice(0, colon).trim().toLowerCase();
-        const value = line.slice(colon + 1).trim().toLowerCase();
+        const value = line
+          .slice(colon + 1)
+          .trim()
+          .toLowerCase();
         if (name === "content-length") p.contentLength = Number(value);
-        else if (name === "transfer-encoding") p.chunked = value.split(",").map((v) => v.trim()).includes("chunked");
+        else if (name === "transfer-encoding")
+          p.chunked = value
+            .split(",")
+            .map((v) => v.trim())
+            .includes("chunked");
         else if (name === "connection") p.close = value === "close" ? true : value === "keep-alive" ? false : p.close;
       }
       if (!p.chunked && !(Number.isSafeInteger(p.contentLength) && p.contentLength >= 0)) {
@@ -141,7 +150,19 @@ class Connection {
 
   send(head: string, body: string, buffer: Buffer): Promise<PostAnswer> {
     return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject, buffer, length: 0, bodyStart: -1, status: 0, contentLength: -1, chunked: false, close: false, decoded: 0, next: 0 };
+      this.pending = {
+        resolve,
+        reject,
+        buffer,
+        length: 0,
+        bodyStart: -1,
+        status: 0,
+        contentLength: -1,
+        chunked: false,
+        close: false,
+        decoded: 0,
+        next: 0,
+      };
       this.socket.write(head + body, "latin1");
     });
   }

@@ -132,7 +132,15 @@ export type IndexerStatus = {
  * stored headers back to the common ancestor, rolls back, and continues on the canonical branch.
  */
 export class Indexer {
-  readonly status: IndexerStatus = { indexedBlock: null, headBlock: null, head: null, lastProgressAt: Date.now(), isWriter: false, reorgs: 0, lagSeconds: null };
+  readonly status: IndexerStatus = {
+    indexedBlock: null,
+    headBlock: null,
+    head: null,
+    lastProgressAt: Date.now(),
+    isWriter: false,
+    reorgs: 0,
+    lagSeconds: null,
+  };
   readonly rpc: RpcClient;
   private readonly urls: string[];
   private catalogue: EventCatalogue | undefined;
@@ -167,7 +175,8 @@ export class Indexer {
       timeoutMs: o.rpcTimeoutMs ?? 10_000,
       logger: o.logger,
       onFault: (kind) => indexerMetrics.rpcFaults.inc({ kind }),
-      onRequest: (method, seconds) => indexerMetrics.rpcSeconds.observe({ method: method.replace(/\(.*$/, "") }, seconds),
+      onRequest: (method, seconds) =>
+        indexerMetrics.rpcSeconds.observe({ method: method.replace(/\(.*$/, "") }, seconds),
     });
     this.progress = o.progress ? new ProgressBar() : undefined;
     const outage = (what: string) => new OutageLog({ logger: o.logger, what, summaryEveryMs: o.outageSummaryMs });
@@ -182,7 +191,13 @@ export class Indexer {
   private createFetcher() {
     this.fetcher ??=
       this.o.fetchThread !== true
-        ? new RangeFetcher({ rpc: this.rpc, catalogue: this.catalogue!, chainId: this.o.chainId, factory: this.o.factory, finalityDepth: this.o.finalityDepth })
+        ? new RangeFetcher({
+            rpc: this.rpc,
+            catalogue: this.catalogue!,
+            chainId: this.o.chainId,
+            factory: this.o.factory,
+            finalityDepth: this.o.finalityDepth,
+          })
         : new WorkerRangeFetcher({
             urls: this.urls,
             timeoutMs: this.o.rpcTimeoutMs ?? 10_000,
@@ -191,7 +206,8 @@ export class Indexer {
             finalityDepth: this.o.finalityDepth,
             logger: this.o.logger,
             onFault: (kind) => indexerMetrics.rpcFaults.inc({ kind }),
-            onRequest: (method, seconds) => indexerMetrics.rpcSeconds.observe({ method: method.replace(/\(.*$/, "") }, seconds),
+            onRequest: (method, seconds) =>
+              indexerMetrics.rpcSeconds.observe({ method: method.replace(/\(.*$/, "") }, seconds),
           });
     return this.fetcher;
   }
@@ -282,11 +298,15 @@ export class Indexer {
     this.status.headBlock = head.number;
     indexerMetrics.headBlock.set(this.labels, Number(head.number));
     const target = head.number - BigInt(this.o.confirmations);
-    let checkpoint = await readCheckpoint(this.o.db, chainId);
+    const checkpoint = await readCheckpoint(this.o.db, chainId);
     if (checkpoint) this.status.indexedBlock = checkpoint.blockNumber;
-    let next = checkpoint ? checkpoint.blockNumber + 1n : this.o.startBlock;
+    const next = checkpoint ? checkpoint.blockNumber + 1n : this.o.startBlock;
     if (next > target) {
-      if (checkpoint && head.hash !== this.lastHeadHash && !(await this.checkpointIsCanonical(checkpoint, head.number))) {
+      if (
+        checkpoint &&
+        head.hash !== this.lastHeadHash &&
+        !(await this.checkpointIsCanonical(checkpoint, head.number))
+      ) {
         await this.handleReorg(checkpoint);
         return this.step();
       }
@@ -323,7 +343,12 @@ export class Indexer {
       committing = writing = undefined;
       await Promise.all([a, b]);
     };
-    const write = async (prepared: PreparedBatch, fetched: Fetched, eventCount: number, after: Promise<void> | undefined) => {
+    const write = async (
+      prepared: PreparedBatch,
+      fetched: Fetched,
+      eventCount: number,
+      after: Promise<void> | undefined,
+    ) => {
       const started = performance.now();
       const result = await applyBatch(this.o.db, prepared, after);
       indexerMetrics.batchSeconds.observe(this.labels, (performance.now() - started) / 1000);
@@ -338,7 +363,10 @@ export class Indexer {
       this.status.lagSeconds = Math.max(0, Number(head.timestamp - last.timestamp));
       indexerMetrics.lagSeconds.set(this.labels, this.status.lagSeconds);
       if (backfill) this.progress?.update({ from: startedFrom, done: fetched.to, target, events: eventCount });
-      this.o.logger.debug({ from: fetched.from.toString(), to: fetched.to.toString(), events: eventCount, range: this.range }, "indexed range");
+      this.o.logger.debug(
+        { from: fetched.from.toString(), to: fetched.to.toString(), events: eventCount, range: this.range },
+        "indexed range",
+      );
     };
     try {
       plan();
@@ -366,9 +394,10 @@ export class Indexer {
           // The range does not extend what is indexed: either the indexed tip was reorganised away, or this range
           // was fetched on a branch that has since been replaced. The stored headers tell which.
           await settle();
-          if (await this.checkpointIsCanonical(tip, head.number)) throw new InconsistentRangeError(
-            `block ${fetched.from} (parent ${first.parentHash}) does not extend the checkpoint ${tip.blockNumber} (${tip.blockHash})`,
-          );
+          if (await this.checkpointIsCanonical(tip, head.number))
+            throw new InconsistentRangeError(
+              `block ${fetched.from} (parent ${first.parentHash}) does not extend the checkpoint ${tip.blockNumber} (${tip.blockHash})`,
+            );
           await this.handleReorg(tip);
           return applied + (await this.step());
         }
@@ -411,7 +440,11 @@ export class Indexer {
 
   private listenForHeads(signal: AbortSignal) {
     if (!this.o.wsUrl || this.subscription) return;
-    const subscription = new HeadSubscription({ url: this.o.wsUrl, onHead: () => this.heads.wake(), logger: this.o.logger }).start();
+    const subscription = new HeadSubscription({
+      url: this.o.wsUrl,
+      onHead: () => this.heads.wake(),
+      logger: this.o.logger,
+    }).start();
     this.subscription = subscription;
     signal.addEventListener(
       "abort",
@@ -437,7 +470,10 @@ export class Indexer {
   async run(signal: AbortSignal) {
     // Ready to fetch before taking the writer role: a standby takes over with its fetch thread already running.
     await this.ready();
-    const lock = this.o.writerLock === false ? undefined : new WriterLock(this.o.db.options, this.o.chainId, this.o.logger, undefined, this.o.outageSummaryMs);
+    const lock =
+      this.o.writerLock === false
+        ? undefined
+        : new WriterLock(this.o.db.options, this.o.chainId, this.o.logger, undefined, this.o.outageSummaryMs);
     if (lock && !(await lock.acquire(signal))) return;
     this.status.isWriter = true;
     indexerMetrics.isWriter.set(this.labels, 1);
@@ -472,12 +508,19 @@ export class Indexer {
           failures++;
           indexerMetrics.stepFailures.inc(this.labels);
           const inconsistent = error instanceof InconsistentRangeError;
-          const delay = inconsistent ? 20 : Math.min(10_000, 100 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
+          const delay = inconsistent
+            ? 20
+            : Math.min(10_000, 100 * 2 ** Math.min(failures, 7)) * (0.5 + Math.random() / 2);
           // A database or node that is down fails every retry the same way: logged as one outage (its start, a summary
           // now and then, its end). Anything else is logged each time.
-          const outage = databaseFault(error) ? this.outages.database : isRpcFault(error) ? this.outages.chain : undefined;
+          const outage = databaseFault(error)
+            ? this.outages.database
+            : isRpcFault(error)
+              ? this.outages.chain
+              : undefined;
           if (outage) outage.failure(error, { failures, retryInMs: Math.round(delay) });
-          else this.o.logger.warn({ err: error, failures, retryInMs: Math.round(delay) }, "indexer step failed; retrying");
+          else
+            this.o.logger.warn({ err: error, failures, retryInMs: Math.round(delay) }, "indexer step failed; retrying");
           this.collectionsLoaded = false;
           await sleep(delay, signal);
         }

@@ -53,7 +53,10 @@ export class WriterLock {
         await client.connect();
         this.outage.success();
         for (;;) {
-          const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [WRITER_LOCK_CLASS, this.chainId]);
+          const { rows } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [
+            WRITER_LOCK_CLASS,
+            this.chainId,
+          ]);
           if (rows[0]!.ok) {
             this.client = client;
             this.lost = undefined;

@@ -25,7 +25,8 @@ for (let i = 0; i < 16; i++) {
 
 /** Two bytes (the first in the low byte) → 1 if both are hex digits, else 0: half the lookups of HEX_VALUE. */
 const HEX_PAIR = new Uint8Array(65536);
-for (let a = 0; a < 256; a++) for (let c = 0; c < 256; c++) if (HEX_VALUE[a] !== 255 && HEX_VALUE[c] !== 255) HEX_PAIR[a | (c << 8)] = 1;
+for (let a = 0; a < 256; a++)
+  for (let c = 0; c < 256; c++) if (HEX_VALUE[a] !== 255 && HEX_VALUE[c] !== 255) HEX_PAIR[a | (c << 8)] = 1;
 
 /** `bytes[start, end)` as a string, one byte per character (Buffer's own fast path, which its typings omit). */
 export function latin1(bytes: Buffer, start: number, end: number): string {
@@ -101,7 +102,19 @@ function takeTable(bytes: Buffer): LogTable {
 function grow(t: LogTable): LogTable {
   const bigger = newTable(t.bytes, t.address.length * 2);
   bigger.count = t.count;
-  for (const key of ["address", "topics", "topicCount", "data", "dataDigits", "blockHash", "txHash", "blockNumber", "logIndex", "blockTimestamp", "removed"] as const) {
+  for (const key of [
+    "address",
+    "topics",
+    "topicCount",
+    "data",
+    "dataDigits",
+    "blockHash",
+    "txHash",
+    "blockNumber",
+    "logIndex",
+    "blockTimestamp",
+    "removed",
+  ] as const) {
     (bigger[key] as Int32Array).set(t[key]);
   }
   return bigger;
@@ -223,7 +236,13 @@ class Cursor {
       this.at += 4;
       return 1;
     }
-    if (c === 102 && b[this.at + 1] === 97 && b[this.at + 2] === 108 && b[this.at + 3] === 115 && b[this.at + 4] === 101) {
+    if (
+      c === 102 &&
+      b[this.at + 1] === 97 &&
+      b[this.at + 2] === 108 &&
+      b[this.at + 3] === 115 &&
+      b[this.at + 4] === 101
+    ) {
       this.at += 5;
       return 0;
     }
@@ -232,7 +251,17 @@ class Cursor {
 }
 
 /** The field names a log has, by their bytes. */
-const FIELDS = ["address", "topics", "data", "blockNumber", "blockHash", "transactionHash", "logIndex", "blockTimestamp", "removed"] as const;
+const FIELDS = [
+  "address",
+  "topics",
+  "data",
+  "blockNumber",
+  "blockHash",
+  "transactionHash",
+  "logIndex",
+  "blockTimestamp",
+  "removed",
+] as const;
 type Field = (typeof FIELDS)[number];
 /** Candidates by name length (address and removed share one), so a key is compared with one name, not nine. */
 const FIELDS_BY_LENGTH: { name: Field; bytes: Buffer }[][] = [];
@@ -364,7 +393,12 @@ export type BatchItemSpan = { id: number; read?: unknown; result?: [number, numb
  * (when the item's id comes before its result, as nodes write it). Null if it is not such an array (the caller parses
  * it whole, and reports it malformed if need be).
  */
-export function scanBatchAnswer(bytes: Buffer, start: number, end: number, readerFor: (id: number) => ValueReader | undefined): BatchItemSpan[] | null {
+export function scanBatchAnswer(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  readerFor: (id: number) => ValueReader | undefined,
+): BatchItemSpan[] | null {
   const c = new Cursor(bytes, start, end);
   if (!c.expect(OPEN_ARRAY)) return null;
   const items: BatchItemSpan[] = [];

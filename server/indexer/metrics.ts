@@ -10,18 +10,48 @@ collectDefaultMetrics({ register: metricsRegistry, prefix: "perkmint_" });
 const labelNames = ["chain_id"] as const;
 
 export const indexerMetrics = {
-  indexedBlock: new Gauge({ name: "perkmint_indexer_indexed_block", help: "Last block fully applied", labelNames, registers: [metricsRegistry] }),
-  headBlock: new Gauge({ name: "perkmint_indexer_head_block", help: "Chain head seen by the indexer", labelNames, registers: [metricsRegistry] }),
-  lagBlocks: new Gauge({ name: "perkmint_indexer_lag_blocks", help: "Head minus indexed block", labelNames, registers: [metricsRegistry] }),
+  indexedBlock: new Gauge({
+    name: "perkmint_indexer_indexed_block",
+    help: "Last block fully applied",
+    labelNames,
+    registers: [metricsRegistry],
+  }),
+  headBlock: new Gauge({
+    name: "perkmint_indexer_head_block",
+    help: "Chain head seen by the indexer",
+    labelNames,
+    registers: [metricsRegistry],
+  }),
+  lagBlocks: new Gauge({
+    name: "perkmint_indexer_lag_blocks",
+    help: "Head minus indexed block",
+    labelNames,
+    registers: [metricsRegistry],
+  }),
   lagSeconds: new Gauge({
     name: "perkmint_indexer_lag_seconds",
     help: "Head block time minus indexed block time",
     labelNames,
     registers: [metricsRegistry],
   }),
-  events: new Counter({ name: "perkmint_indexer_events_total", help: "Raw events applied", labelNames, registers: [metricsRegistry] }),
-  batches: new Counter({ name: "perkmint_indexer_batches_total", help: "Batches committed", labelNames, registers: [metricsRegistry] }),
-  reorgs: new Counter({ name: "perkmint_indexer_reorgs_total", help: "Reorgs rolled back", labelNames, registers: [metricsRegistry] }),
+  events: new Counter({
+    name: "perkmint_indexer_events_total",
+    help: "Raw events applied",
+    labelNames,
+    registers: [metricsRegistry],
+  }),
+  batches: new Counter({
+    name: "perkmint_indexer_batches_total",
+    help: "Batches committed",
+    labelNames,
+    registers: [metricsRegistry],
+  }),
+  reorgs: new Counter({
+    name: "perkmint_indexer_reorgs_total",
+    help: "Reorgs rolled back",
+    labelNames,
+    registers: [metricsRegistry],
+  }),
   reorgDepth: new Histogram({
     name: "perkmint_indexer_reorg_depth_blocks",
     help: "Blocks rolled back per reorg",
@@ -29,7 +59,12 @@ export const indexerMetrics = {
     buckets: [1, 2, 3, 5, 10, 20, 50, 100],
     registers: [metricsRegistry],
   }),
-  stepFailures: new Counter({ name: "perkmint_indexer_step_failures_total", help: "Failed steps (retried)", labelNames, registers: [metricsRegistry] }),
+  stepFailures: new Counter({
+    name: "perkmint_indexer_step_failures_total",
+    help: "Failed steps (retried)",
+    labelNames,
+    registers: [metricsRegistry],
+  }),
   rpcFaults: new Counter({
     name: "perkmint_indexer_rpc_faults_total",
     help: "Failed RPC attempts by kind (timeout, 429, 5xx, malformed, network, rpc-error)",
@@ -50,5 +85,10 @@ export const indexerMetrics = {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [metricsRegistry],
   }),
-  isWriter: new Gauge({ name: "perkmint_indexer_is_writer", help: "1 when this process holds the chain's writer lock", labelNames, registers: [metricsRegistry] }),
+  isWriter: new Gauge({
+    name: "perkmint_indexer_is_writer",
+    help: "1 when this process holds the chain's writer lock",
+    labelNames,
+    registers: [metricsRegistry],
+  }),
 };

@@ -89,7 +89,11 @@ export async function getHoldings(
   );
   return {
     asOfBlock: checkpoint?.blockNumber ?? null,
-    holdings: rows.map((r) => ({ collection: r.collection, tokenId: BigInt(r.tokenId.toFixed(0)), amount: BigInt(r.amount.toFixed(0)) })),
+    holdings: rows.map((r) => ({
+      collection: r.collection,
+      tokenId: BigInt(r.tokenId.toFixed(0)),
+      amount: BigInt(r.amount.toFixed(0)),
+    })),
   };
 }
 
@@ -100,7 +104,9 @@ export async function getIndexerProgress(
 ): Promise<{ blockNumber: bigint; blockTime: Date | null; updatedAt: Date } | null> {
   const checkpoint = await prisma.indexerCheckpoint.findUnique({ where: { chainId } });
   if (!checkpoint) return null;
-  const block = await prisma.indexedBlock.findUnique({ where: { chainId_number: { chainId, number: checkpoint.blockNumber } } });
+  const block = await prisma.indexedBlock.findUnique({
+    where: { chainId_number: { chainId, number: checkpoint.blockNumber } },
+  });
   return { blockNumber: checkpoint.blockNumber, blockTime: block?.timestamp ?? null, updatedAt: checkpoint.updatedAt };
 }
 
@@ -148,7 +154,12 @@ export async function getHeldSince(
 ): Promise<HeldSince> {
   const row = await prisma.tokenBalance.findUnique({
     where: {
-      chainId_collection_tokenId_owner: { chainId, collection: lower(query.collection), tokenId: query.tokenId.toString(), owner: lower(query.owner) },
+      chainId_collection_tokenId_owner: {
+        chainId,
+        collection: lower(query.collection),
+        tokenId: query.tokenId.toString(),
+        owner: lower(query.owner),
+      },
     },
   });
   if (!row || row.heldSinceBlock === null || row.heldSinceTime === null) return null;
@@ -163,10 +174,17 @@ export async function getEditionSupply(
   query: { collection: string; tokenId: bigint },
 ): Promise<EditionSupply | null> {
   const row = await prisma.tokenSupply.findUnique({
-    where: { chainId_collection_tokenId: { chainId, collection: lower(query.collection), tokenId: query.tokenId.toString() } },
+    where: {
+      chainId_collection_tokenId: { chainId, collection: lower(query.collection), tokenId: query.tokenId.toString() },
+    },
   });
   if (!row) return null;
-  return { minted: BigInt(row.minted.toFixed(0)), burned: BigInt(row.burned.toFixed(0)), supply: BigInt(row.supply.toFixed(0)), holders: row.holders };
+  return {
+    minted: BigInt(row.minted.toFixed(0)),
+    burned: BigInt(row.burned.toFixed(0)),
+    supply: BigInt(row.supply.toFixed(0)),
+    holders: row.holders,
+  };
 }
 
 /** Holders of an edition ordered by owner address, starting after `after`. */
@@ -215,7 +233,18 @@ export async function getActivity(
   // token_transfer is a view over the raw events (one row per (log, id)); the wallet's side is found through the
   // indexed sender and recipient columns of chain_event.
   const rows = await prisma.$queryRaw<
-    { block_number: bigint; block_time: Date; tx_hash: string; log_index: number; batch_index: number; collection: string; token_id: string; from_address: string; to_address: string; amount: string }[]
+    {
+      block_number: bigint;
+      block_time: Date;
+      tx_hash: string;
+      log_index: number;
+      batch_index: number;
+      collection: string;
+      token_id: string;
+      from_address: string;
+      to_address: string;
+      amount: string;
+    }[]
   >`
     SELECT block_number, block_time, tx_hash, log_index, batch_index, collection, token_id::text, from_address, to_address, amount::text
     FROM token_transfer

@@ -48,10 +48,7 @@ export class RpcResponseError extends Error {
 export function isRangeTooLarge(error: unknown): boolean {
   if (!(error instanceof RpcResponseError)) return false;
   const m = error.rpcMessage.toLowerCase();
-  return (
-    error.code === -32005 ||
-    /too many|limit exceeded|range|response size|query returned more than|exceed/.test(m)
-  );
+  return error.code === -32005 || /too many|limit exceeded|range|response size|query returned more than|exceed/.test(m);
 }
 
 class TransientRpcError extends Error {
@@ -182,7 +179,12 @@ export type BatchResultReader = ValueReader;
 
 /** Node errors worth retrying: rate limits and internal errors; a revert or bad params is not. */
 function isTransientRpcError(code: number, message: string) {
-  return code === 429 || code === -32603 || code === -32000 || /rate|timeout|busy|unavailable|header not found/i.test(message);
+  return (
+    code === 429 ||
+    code === -32603 ||
+    code === -32000 ||
+    /rate|timeout|busy|unavailable|header not found/i.test(message)
+  );
 }
 
 export class RpcClient {
@@ -209,7 +211,12 @@ export class RpcClient {
    * answer is split into its items instead when it can be, results read by their reader or left as bytes (see
    * scanBatchAnswer).
    */
-  private async post(url: string, body: unknown, label: string, readerFor?: (id: number) => ValueReader | undefined): Promise<unknown> {
+  private async post(
+    url: string,
+    body: unknown,
+    label: string,
+    readerFor?: (id: number) => ValueReader | undefined,
+  ): Promise<unknown> {
     const started = performance.now();
     let answer: HttpAnswer;
     try {
@@ -222,7 +229,9 @@ export class RpcClient {
     this.o.onRequest?.(label, (performance.now() - started) / 1000);
     if (status === 429 || status >= 500) {
       releaseAnswer(bytes);
-      throw status === 429 ? new TransientRpcError("429", `${label}: HTTP 429 (rate limited)`) : new TransientRpcError("5xx", `${label}: HTTP ${status}`);
+      throw status === 429
+        ? new TransientRpcError("429", `${label}: HTTP 429 (rate limited)`)
+        : new TransientRpcError("5xx", `${label}: HTTP ${status}`);
     }
     if (readerFor && status < 400 && isAscii(bytes)) {
       const items = scanBatchAnswer(bytes, 0, bytes.length, readerFor);
@@ -234,7 +243,10 @@ export class RpcClient {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new TransientRpcError("malformed", `${label}: malformed JSON answer (HTTP ${status}, ${text.length} bytes)`);
+      throw new TransientRpcError(
+        "malformed",
+        `${label}: malformed JSON answer (HTTP ${status}, ${text.length} bytes)`,
+      );
     }
     if (status >= 400 && (typeof json !== "object" || json === null)) {
       throw new TransientRpcError("4xx", `${label}: HTTP ${status}`);
@@ -297,7 +309,10 @@ export class RpcClient {
    * mismatched or malformed item retries the whole batch. `readers[i]`, when given, reads result i from the
    * answer's bytes instead of JSON.parse (see BatchResultReader).
    */
-  async batch<T extends unknown[] = unknown[]>(requests: RpcRequest[], readers?: (BatchResultReader | undefined)[]): Promise<T> {
+  async batch<T extends unknown[] = unknown[]>(
+    requests: RpcRequest[],
+    readers?: (BatchResultReader | undefined)[],
+  ): Promise<T> {
     if (requests.length === 0) return [] as unknown as T;
     if (requests.length === 1 && !readers) return [await this.request(requests[0]!.method, requests[0]!.params)] as T;
     const label = `batch(${requests[0]!.method}×${requests.length})`;
@@ -324,7 +339,13 @@ export class RpcClient {
   }
 
   /** The results of a split batch answer: read by their reader where one takes them, else parsed as JSON. */
-  private readSplit(label: string, requests: RpcRequest[], first: number, answer: SplitAnswer, readers: (BatchResultReader | undefined)[]) {
+  private readSplit(
+    label: string,
+    requests: RpcRequest[],
+    first: number,
+    answer: SplitAnswer,
+    readers: (BatchResultReader | undefined)[],
+  ) {
     const { bytes, items } = answer;
     const byId = new Map<number, BatchItemSpan>();
     for (const item of items) byId.set(item.id, item);

@@ -7,6 +7,9 @@ export function createLogger(level: LevelWithSilent = "info", name = "perkmint")
   return pino({
     name,
     level,
-    redact: { paths: ["*.privateKey", "*.password", "*.secret", "*.code", "req.headers.authorization", "req.headers.cookie"], censor: "[redacted]" },
+    redact: {
+      paths: ["*.privateKey", "*.password", "*.secret", "*.code", "req.headers.authorization", "req.headers.cookie"],
+      censor: "[redacted]",
+    },
   });
 }

@@ -43,7 +43,10 @@ export class OutageLog {
     if (this.since === undefined) {
       this.since = now;
       this.lastSummary = now;
-      this.o.logger.warn({ ...context, err: error }, `${this.o.what} unavailable; retrying (logged again every ${Math.round(this.summaryEveryMs / 1000)} s while it lasts, and when it ends)`);
+      this.o.logger.warn(
+        { ...context, err: error },
+        `${this.o.what} unavailable; retrying (logged again every ${Math.round(this.summaryEveryMs / 1000)} s while it lasts, and when it ends)`,
+      );
       return;
     }
     if (now - this.lastSummary >= this.summaryEveryMs) {

@@ -90,7 +90,8 @@ export async function claimRun(file: string, ownerMatch: string, log: (line: str
       await new Promise((r) => setTimeout(r, 100)); // another start is writing it
       continue;
     }
-    if (run && run.owner.pid !== 0 && run.owner.pid !== process.pid && isRunning(run.owner)) return { ok: false, owner: run.owner };
+    if (run && run.owner.pid !== 0 && run.owner.pid !== process.pid && isRunning(run.owner))
+      return { ok: false, owner: run.owner };
     for (const p of run?.processes ?? []) await endProcess(p, log);
     await rm(file, { force: true });
   }

@@ -26,9 +26,16 @@ export function isPortFree(port: number, host = "127.0.0.1"): Promise<boolean> {
  * The well-known `preferred` port when it is free, else any free one; when it is taken, `say` is told so first,
  * naming both ports and the variable that chooses one.
  */
-export async function preferredOrFreePort(preferred: number, what: { name: string; variable: string }, say: (line: string) => void, host = "127.0.0.1"): Promise<number> {
+export async function preferredOrFreePort(
+  preferred: number,
+  what: { name: string; variable: string },
+  say: (line: string) => void,
+  host = "127.0.0.1",
+): Promise<number> {
   if (await isPortFree(preferred, host)) return preferred;
   const port = await findFreePort(host);
-  say(`Port ${preferred} is already in use, so the ${what.name} takes port ${port} instead (set ${what.variable} to choose one).`);
+  say(
+    `Port ${preferred} is already in use, so the ${what.name} takes port ${port} instead (set ${what.variable} to choose one).`,
+  );
   return port;
 }

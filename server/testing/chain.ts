@@ -81,10 +81,20 @@ export async function startTestChain(): Promise<TestChain> {
     async mine(blocks = 1) {
       // Not hardhat_mine: for large counts EDR "reserves" blocks whose parentHash is zero, which no real chain does
       // and which the indexer rightly refuses to link.
-      const body = Array.from({ length: blocks }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "evm_mine", params: [] }));
-      const res = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      const body = Array.from({ length: blocks }, (_, i) => ({
+        jsonrpc: "2.0",
+        id: i,
+        method: "evm_mine",
+        params: [],
+      }));
+      const res = await fetch(rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       const answers = (await res.json()) as { error?: unknown }[];
-      if (answers.some((a) => a.error)) throw new Error(`evm_mine failed: ${JSON.stringify(answers.find((a) => a.error))}`);
+      if (answers.some((a) => a.error))
+        throw new Error(`evm_mine failed: ${JSON.stringify(answers.find((a) => a.error))}`);
     },
     async setAutomine(on) {
       await rpc("evm_setAutomine", [on]);
@@ -180,7 +190,12 @@ export class BalanceModel {
 }
 
 /** Sends one BenchToken.run(ops) transaction; with automine on, it is one block. Returns the tx hash. */
-export async function sendOps(tc: TestChain, token: Address, ops: Op[], options: { wait?: boolean } = {}): Promise<Hex> {
+export async function sendOps(
+  tc: TestChain,
+  token: Address,
+  ops: Op[],
+  options: { wait?: boolean } = {},
+): Promise<Hex> {
   const { abi } = await benchTokenArtifact();
   const hash = await tc.wallet.sendTransaction({
     to: token,
@@ -207,7 +222,10 @@ export async function compareWithChain(
   chainId = 31337,
 ): Promise<string[]> {
   const { abi } = await benchTokenArtifact();
-  const checkpoint = await db.query<{ block_number: string }>("SELECT block_number FROM indexer_checkpoint WHERE chain_id = $1", [chainId]);
+  const checkpoint = await db.query<{ block_number: string }>(
+    "SELECT block_number FROM indexer_checkpoint WHERE chain_id = $1",
+    [chainId],
+  );
   const blockNumber = BigInt(checkpoint.rows[0]?.block_number ?? "0");
   const accounts: Address[] = [];
   const tokenIds: bigint[] = [];
@@ -248,7 +266,8 @@ export async function compareWithChain(
     const expected = supply.get(BigInt(r.token_id)) ?? 0n;
     if (BigInt(r.supply) !== expected) problems.push(`supply of ${r.token_id}: indexed ${r.supply}, chain ${expected}`);
     const holdersExpected = rows.filter((x) => x.token_id === r.token_id && BigInt(x.amount) > 0n).length;
-    if (r.holders !== holdersExpected) problems.push(`holders of ${r.token_id}: indexed ${r.holders}, balances say ${holdersExpected}`);
+    if (r.holders !== holdersExpected)
+      problems.push(`holders of ${r.token_id}: indexed ${r.holders}, balances say ${holdersExpected}`);
   }
   return problems;
 }
@@ -256,9 +275,12 @@ export async function compareWithChain(
 /** Every projection table of a chain as sorted text, to compare the forward path with a rebuild. */
 export async function projectionsSnapshot(db: pg.Pool, chainId = 31337): Promise<Record<string, string[]>> {
   const tables: Record<string, string> = {
-    token_balance: "SELECT collection, token_id::text, owner, amount::text, held_since_block::text, held_since_time::text FROM token_balance",
-    token_supply: "SELECT collection, token_id::text, minted::text, burned::text, supply::text, holders FROM token_supply",
-    token_transfer: "SELECT tx_hash, log_index, batch_index, block_number::text, block_time::text, collection, token_id::text, from_address, to_address, amount::text FROM token_transfer",
+    token_balance:
+      "SELECT collection, token_id::text, owner, amount::text, held_since_block::text, held_since_time::text FROM token_balance",
+    token_supply:
+      "SELECT collection, token_id::text, minted::text, burned::text, supply::text, holders FROM token_supply",
+    token_transfer:
+      "SELECT tx_hash, log_index, batch_index, block_number::text, block_time::text, collection, token_id::text, from_address, to_address, amount::text FROM token_transfer",
     collection: "SELECT address, owner, contract_uri, created_block::text, created_tx FROM collection",
   };
   const out: Record<string, string[]> = {};

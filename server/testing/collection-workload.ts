@@ -1,4 +1,14 @@
-import { encodeFunctionData, getAddress, parseEther, parseEventLogs, zeroAddress, zeroHash, type Abi, type Address, type Hex } from "viem";
+import {
+  encodeFunctionData,
+  getAddress,
+  parseEther,
+  parseEventLogs,
+  zeroAddress,
+  zeroHash,
+  type Abi,
+  type Address,
+  type Hex,
+} from "viem";
 import { mnemonicToAccount } from "viem/accounts";
 import { loadArtifact } from "../chain/artifacts.ts";
 import { DEV_MNEMONIC } from "../chain/demo-seed.ts";
@@ -38,7 +48,9 @@ export async function seedCollectionWorkload(
   const rand = prng(options.seed ?? 1);
   const collectionAbi = (await loadArtifact("Collection")).abi as Abi;
   const factoryAbi = (await loadArtifact("EditionFactory")).abi as Abi;
-  const owners = Array.from({ length: 19 }, (_, i) => getAddress(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i + 1 }).address));
+  const owners = Array.from({ length: 19 }, (_, i) =>
+    getAddress(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i + 1 }).address),
+  );
   const partner = tc.wallet.account.address;
   const rpc = new RpcClient({ urls: [tc.rpcUrl], timeoutMs: 120_000 });
   const wait = async (hash: Hex) => {
@@ -49,24 +61,53 @@ export async function seedCollectionWorkload(
 
   const platform = await deployTestPlatform(tc);
   // The highest platform fee the partner accepts: today's (a fee raised before this lands would be refused).
-  const fee = (await tc.publicClient.readContract({ address: platform.factory, abi: factoryAbi, functionName: "platformFeeBps" })) as number | bigint;
+  const fee = (await tc.publicClient.readContract({
+    address: platform.factory,
+    abi: factoryAbi,
+    functionName: "platformFeeBps",
+  })) as number | bigint;
   const created = await wait(
-    await tc.wallet.writeContract({ address: platform.factory, abi: factoryAbi, functionName: "createCollection", args: ["ipfs://bench/collection.json", partner, 500n, BigInt(fee)] }),
+    await tc.wallet.writeContract({
+      address: platform.factory,
+      abi: factoryAbi,
+      functionName: "createCollection",
+      args: ["ipfs://bench/collection.json", partner, 500n, BigInt(fee)],
+    }),
   );
-  const [event] = parseEventLogs({ abi: factoryAbi, logs: created.logs, eventName: "CollectionCreated" }) as unknown as { args: { collection: Address } }[];
+  const [event] = parseEventLogs({
+    abi: factoryAbi,
+    logs: created.logs,
+    eventName: "CollectionCreated",
+  }) as unknown as { args: { collection: Address } }[];
   if (!event) throw new Error("createCollection emitted no CollectionCreated event");
   const collection = getAddress(event.args.collection);
   for (let id = 1; id <= editions; id++) {
-    const settings = { maxSupply: 100_000_000, referralBps: 0, soulbound: false, redeemable: false, royaltyReceiver: zeroAddress, royaltyBps: 0n, uri: `ipfs://bench/${id}.json` };
+    const settings = {
+      maxSupply: 100_000_000,
+      referralBps: 0,
+      soulbound: false,
+      redeemable: false,
+      royaltyReceiver: zeroAddress,
+      royaltyBps: 0n,
+      uri: `ipfs://bench/${id}.json`,
+    };
     const publicSale = { start: 0, end: 2 ** 32 - 1, price: PRICE, walletLimit: 0, merkleRoot: zeroHash };
-    await wait(await tc.wallet.writeContract({ address: collection, abi: collectionAbi, functionName: "createEdition", args: [settings, [publicSale]] }));
+    await wait(
+      await tc.wallet.writeContract({
+        address: collection,
+        abi: collectionAbi,
+        functionName: "createEdition",
+        args: [settings, [publicSale]],
+      }),
+    );
   }
 
   // What each wallet holds, so every transfer the workload sends is valid.
   const held = new Map<string, bigint>();
   const balance = (owner: Address, id: number) => held.get(`${owner}|${id}`) ?? 0n;
   const move = (owner: Address, id: number, delta: bigint) => held.set(`${owner}|${id}`, balance(owner, id) + delta);
-  const heldIds = (owner: Address) => Array.from({ length: editions }, (_, i) => i + 1).filter((id) => balance(owner, id) > 0n);
+  const heldIds = (owner: Address) =>
+    Array.from({ length: editions }, (_, i) => i + 1).filter((id) => balance(owner, id) > 0n);
   const send = (from: Address, to: Address, data: Hex, gas: number, value = 0n) => ({
     method: "eth_sendTransaction",
     params: [{ from, to, data, gas: `0x${gas.toString(16)}`, value: `0x${value.toString(16)}` }],
@@ -81,7 +122,11 @@ export async function seedCollectionWorkload(
       const id = rand.int(1, editions);
       const quantity = BigInt(rand.int(1, 3));
       move(from, id, quantity);
-      const data = encodeFunctionData({ abi: collectionAbi, functionName: "mint", args: [BigInt(id), from, quantity, 0n, zeroAddress] });
+      const data = encodeFunctionData({
+        abi: collectionAbi,
+        functionName: "mint",
+        args: [BigInt(id), from, quantity, 0n, zeroAddress],
+      });
       return { request: send(from, collection, data, GAS.mint, PRICE * quantity), logs: 2 };
     }
     const to = rand.pick(owners.filter((o) => o !== from));
@@ -89,7 +134,11 @@ export async function seedCollectionWorkload(
       const chosen = ids.slice(0, rand.int(2, Math.min(4, ids.length)));
       const amounts = chosen.map((id) => BigInt(rand.int(1, Number(balance(from, id)))));
       chosen.forEach((id, i) => (move(from, id, -amounts[i]!), move(to, id, amounts[i]!)));
-      const data = encodeFunctionData({ abi: collectionAbi, functionName: "safeBatchTransferFrom", args: [from, to, chosen.map(BigInt), amounts, "0x"] });
+      const data = encodeFunctionData({
+        abi: collectionAbi,
+        functionName: "safeBatchTransferFrom",
+        args: [from, to, chosen.map(BigInt), amounts, "0x"],
+      });
       return { request: send(from, collection, data, GAS.batch), logs: 1 };
     }
     if (ids.length === 0) return undefined;
@@ -97,7 +146,11 @@ export async function seedCollectionWorkload(
     const amount = rand.next() < 0.3 ? balance(from, id) : BigInt(rand.int(1, Number(balance(from, id))));
     move(from, id, -amount);
     move(to, id, amount);
-    const data = encodeFunctionData({ abi: collectionAbi, functionName: "safeTransferFrom", args: [from, to, BigInt(id), amount, "0x"] });
+    const data = encodeFunctionData({
+      abi: collectionAbi,
+      functionName: "safeTransferFrom",
+      args: [from, to, BigInt(id), amount, "0x"],
+    });
     return { request: send(from, collection, data, GAS.transfer), logs: 1 };
   };
 
@@ -131,5 +184,14 @@ export async function seedCollectionWorkload(
     await tc.setAutomine(true);
   }
   const head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
-  return { factory: platform.factory, collection, startBlock: platform.startBlock, head, owners, editions, events, blocks };
+  return {
+    factory: platform.factory,
+    collection,
+    startBlock: platform.startBlock,
+    head,
+    owners,
+    editions,
+    events,
+    blocks,
+  };
 }

@@ -23,7 +23,9 @@ async function probeLocalServer(): Promise<string | undefined> {
   client.on("error", () => {});
   try {
     await client.connect();
-    const { rows } = await client.query<{ ok: boolean }>("SELECT rolcreatedb OR rolsuper AS ok FROM pg_roles WHERE rolname = current_user");
+    const { rows } = await client.query<{ ok: boolean }>(
+      "SELECT rolcreatedb OR rolsuper AS ok FROM pg_roles WHERE rolname = current_user",
+    );
     return rows[0]?.ok ? LOCAL_SERVER : undefined;
   } catch {
     return undefined;

@@ -26,11 +26,16 @@ export async function startFaultProxy(options: {
 }): Promise<FaultProxy> {
   const rand = prng(options.seed);
   const kinds: FaultKind[] = ["500", "429", "timeout", "truncated", "reset", "rpc-error"];
-  const stats = { requests: 0, faults: Object.fromEntries(kinds.map((k) => [k, 0])) as Record<FaultKind, number>, refusedRanges: 0 };
+  const stats = {
+    requests: 0,
+    faults: Object.fromEntries(kinds.map((k) => [k, 0])) as Record<FaultKind, number>,
+    refusedRanges: 0,
+  };
   type Call = { id: number; method: string; params?: { fromBlock?: string; toBlock?: string }[] };
   const tooWide = (call: Call) => {
     const filter = call.params?.[0];
-    if (options.maxLogRange === undefined || call.method !== "eth_getLogs" || !filter?.fromBlock || !filter.toBlock) return false;
+    if (options.maxLogRange === undefined || call.method !== "eth_getLogs" || !filter?.fromBlock || !filter.toBlock)
+      return false;
     return Number(filter.toBlock) - Number(filter.fromBlock) + 1 > options.maxLogRange;
   };
   /** The upstream answer with every too-wide eth_getLogs replaced by the provider's refusal. */
@@ -40,9 +45,15 @@ export async function startFaultProxy(options: {
     const refused = new Set(calls.filter(tooWide).map((c) => c.id));
     if (refused.size === 0) return answer;
     stats.refusedRanges += refused.size;
-    const refusal = (id: number) => ({ jsonrpc: "2.0", id, error: { code: -32005, message: "query returned more than 10000 results" } });
+    const refusal = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      error: { code: -32005, message: "query returned more than 10000 results" },
+    });
     const parsed = JSON.parse(answer) as { id: number } | { id: number }[];
-    return JSON.stringify(Array.isArray(parsed) ? parsed.map((a) => (refused.has(a.id) ? refusal(a.id) : a)) : refusal(parsed.id));
+    return JSON.stringify(
+      Array.isArray(parsed) ? parsed.map((a) => (refused.has(a.id) ? refusal(a.id) : a)) : refusal(parsed.id),
+    );
   };
   const hangMs = options.hangMs ?? 1500;
   const hanging = new Set<ServerResponse>();
@@ -70,7 +81,11 @@ export async function startFaultProxy(options: {
         return;
       case "rpc-error": {
         const parsed = JSON.parse(body) as { id: number } | { id: number }[];
-        const error = (id: number) => ({ jsonrpc: "2.0", id, error: { code: -32603, message: "Internal error: backend busy" } });
+        const error = (id: number) => ({
+          jsonrpc: "2.0",
+          id,
+          error: { code: -32603, message: "Internal error: backend busy" },
+        });
         res.writeHead(200, { "content-type": "application/json" });
         res.end(JSON.stringify(Array.isArray(parsed) ? parsed.map((p) => error(p.id)) : error(parsed.id)));
         return;
@@ -78,7 +93,11 @@ export async function startFaultProxy(options: {
     }
     let upstream: Response;
     try {
-      upstream = await fetch(options.upstream, { method: "POST", headers: { "content-type": "application/json" }, body });
+      upstream = await fetch(options.upstream, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
     } catch {
       res.writeHead(502).end();
       return;

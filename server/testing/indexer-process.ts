@@ -62,10 +62,11 @@ function spawnScript(args: string[], env: Record<string, string>): IndexerProces
   running.add(child);
   child.once("exit", () => running.delete(child));
   const logs: Record<string, unknown>[] = [];
-  const waiters: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: { test: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+    [];
   let buffer = "";
   let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => {
+  child.stdout.on("data", (chunk: Buffer) => {
     buffer += chunk.toString();
     let nl;
     while ((nl = buffer.indexOf("\n")) >= 0) {
@@ -86,7 +87,7 @@ function spawnScript(args: string[], env: Record<string, string>): IndexerProces
       }
     }
   });
-  child.stderr!.on("data", (chunk: Buffer) => {
+  child.stderr.on("data", (chunk: Buffer) => {
     if (stderr.length < 20_000) stderr += chunk.toString();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
@@ -100,11 +101,18 @@ function spawnScript(args: string[], env: Record<string, string>): IndexerProces
       const hit = logs.find(test);
       if (hit) return Promise.resolve(hit);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`indexer process: no matching log within ${timeoutMs} ms\n${stderr.slice(-2000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`indexer process: no matching log within ${timeoutMs} ms\n${stderr.slice(-2000)}`)),
+          timeoutMs,
+        );
         waiters.push({ test, resolve: (l) => (clearTimeout(timer), resolve(l)) });
         void exited.then(({ code, signal }) => {
           clearTimeout(timer);
-          reject(new Error(`indexer process exited (${code ?? signal}) before the expected log\n${stderr.slice(-2000)}\n${JSON.stringify(logs.slice(-5))}`));
+          reject(
+            new Error(
+              `indexer process exited (${code ?? signal}) before the expected log\n${stderr.slice(-2000)}\n${JSON.stringify(logs.slice(-5))}`,
+            ),
+          );
         });
       });
     },

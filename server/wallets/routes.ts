@@ -38,7 +38,9 @@ export function walletsRoutes(deps: { prisma: PrismaClient; chainId: number }): 
     role: "public",
     params: walletParamsSchema,
     query: pageQuerySchema,
-    responses: { 200: { description: "A page of holdings as of the indexed block `asOfBlock`", schema: holdingPageSchema } },
+    responses: {
+      200: { description: "A page of holdings as of the indexed block `asOfBlock`", schema: holdingPageSchema },
+    },
     async handler({ params, query }) {
       const after = decodeCursor(query.cursor, cursorSchema);
       const { asOfBlock, holdings } = await getHoldings(deps.prisma, deps.chainId, params.address, {
@@ -56,7 +58,8 @@ export function walletsRoutes(deps: { prisma: PrismaClient; chainId: number }): 
             tokenId: h.tokenId.toString(),
             amount: h.amount.toString(),
           })),
-          nextCursor: holdings.length > query.limit && last ? encodeCursor([last.collection, last.tokenId.toString()]) : null,
+          nextCursor:
+            holdings.length > query.limit && last ? encodeCursor([last.collection, last.tokenId.toString()]) : null,
         },
       };
     },

@@ -45,7 +45,9 @@ describe("scripts/deploy.ts", () => {
     expect(getAddress(await factory.read.feeRecipient())).to.equal(getAddress(fees!.account.address));
     expect(await factory.read.hasRole([`0x${"0".repeat(64)}`, admin!.account.address])).to.equal(true);
     expect(await factory.read.hasRole([`0x${"0".repeat(64)}`, DEV_ADDRESS])).to.equal(false);
-    expect(await factory.read.hasRole([keccak256(toBytes("VOUCHER_SIGNER_ROLE")), signer!.account.address])).to.equal(true);
+    expect(await factory.read.hasRole([keccak256(toBytes("VOUCHER_SIGNER_ROLE")), signer!.account.address])).to.equal(
+      true,
+    );
   });
 
   it("defaults every role to the deployer, and VOUCHER_SIGNER=none grants no signer", async () => {
@@ -61,12 +63,18 @@ describe("scripts/deploy.ts", () => {
 
   it("names every invalid variable before touching the network", async () => {
     try {
-      await deployFromEnv({ RPC_URL: "ftp://x", DEPLOYER_PRIVATE_KEY: "0x12", PLATFORM_FEE_BPS: "1001", FEE_RECIPIENT: "0xnope" });
+      await deployFromEnv({
+        RPC_URL: "ftp://x",
+        DEPLOYER_PRIVATE_KEY: "0x12",
+        PLATFORM_FEE_BPS: "1001",
+        FEE_RECIPIENT: "0xnope",
+      });
       expect.fail("should have thrown");
     } catch (error) {
       expect(error).to.be.instanceOf(DeployConfigError);
       const message = (error as Error).message;
-      for (const name of ["RPC_URL", "DEPLOYER_PRIVATE_KEY", "PLATFORM_FEE_BPS", "FEE_RECIPIENT"]) expect(message).to.include(name);
+      for (const name of ["RPC_URL", "DEPLOYER_PRIVATE_KEY", "PLATFORM_FEE_BPS", "FEE_RECIPIENT"])
+        expect(message).to.include(name);
     }
   });
 });

@@ -23,7 +23,12 @@ describe("EditionFactory", () => {
 
     it("emits the initial fee and recipient", async () => {
       const { platform } = await networkHelpers.loadFixture(fixture);
-      const factory = await viem.deployContract("EditionFactory", [platform.account.address, platform.account.address, 100, zeroAddress]);
+      const factory = await viem.deployContract("EditionFactory", [
+        platform.account.address,
+        platform.account.address,
+        100,
+        zeroAddress,
+      ]);
       const events = await factory.getEvents.PlatformFeeUpdated();
       expect(events[0]?.args).to.deep.equal({ previousFeeBps: 0n, newFeeBps: 100n });
       expect(await factory.read.hasRole([VOUCHER_SIGNER_ROLE, zeroAddress])).to.equal(false);
@@ -57,7 +62,9 @@ describe("EditionFactory", () => {
   describe("createCollection", () => {
     it("clones the implementation (ERC-1167), initialises it for the caller and emits CollectionCreated", async () => {
       const { factory, publicClient, alice } = await networkHelpers.loadFixture(fixture);
-      const hash = await factory.write.createCollection(["ipfs://alice.json", zeroAddress, 0n, BigInt(FEE_BPS)], { account: alice.account });
+      const hash = await factory.write.createCollection(["ipfs://alice.json", zeroAddress, 0n, BigInt(FEE_BPS)], {
+        account: alice.account,
+      });
       const receipt = await publicClient.waitForTransactionReceipt({ hash });
       const [event] = parseEventLogs({ abi: factory.abi, logs: receipt.logs, eventName: "CollectionCreated" });
       expect(getAddress(event!.args.owner)).to.equal(getAddress(alice.account.address));
@@ -156,19 +163,29 @@ describe("EditionFactory", () => {
         [800n, BigInt(FEE_BPS)],
       );
       const hash = await factory.write.createCollection(["", zeroAddress, 0n, 800n], { account: alice.account });
-      const [event] = parseEventLogs({ abi: factory.abi, logs: (await publicClient.waitForTransactionReceipt({ hash })).logs, eventName: "CollectionCreated" });
+      const [event] = parseEventLogs({
+        abi: factory.abi,
+        logs: (await publicClient.waitForTransactionReceipt({ hash })).logs,
+        eventName: "CollectionCreated",
+      });
       expect(event!.args.platformFeeBps).to.equal(800n);
       // Accepting more than the fee takes the fee, not the maximum.
       await factory.write.setPlatformFee([100], { account: platform.account });
       const second = await factory.write.createCollection(["", zeroAddress, 0n, 1000n], { account: alice.account });
-      const [created] = parseEventLogs({ abi: factory.abi, logs: (await publicClient.waitForTransactionReceipt({ hash: second })).logs, eventName: "CollectionCreated" });
+      const [created] = parseEventLogs({
+        abi: factory.abi,
+        logs: (await publicClient.waitForTransactionReceipt({ hash: second })).logs,
+        eventName: "CollectionCreated",
+      });
       expect(created!.args.platformFeeBps).to.equal(100n);
     });
 
     it("rejects an invalid default royalty", async () => {
       const { factory, alice, collection } = await networkHelpers.loadFixture(fixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        factory.write.createCollection(["", alice.account.address, 10_001n, BigInt(FEE_BPS)], { account: alice.account }),
+        factory.write.createCollection(["", alice.account.address, 10_001n, BigInt(FEE_BPS)], {
+          account: alice.account,
+        }),
         collection,
         "ERC2981InvalidDefaultRoyalty",
         [10_001n, 10_000n],
@@ -179,10 +196,12 @@ describe("EditionFactory", () => {
   describe("platform settings", () => {
     it("lets the admin set the fee (≤ 10%) for new collections only, with an event", async () => {
       const { factory, collection, platform, alice, publicClient } = await networkHelpers.loadFixture(fixture);
-      await viem.assertions.emitWithArgs(factory.write.setPlatformFee([1000], { account: platform.account }), factory, "PlatformFeeUpdated", [
-        BigInt(FEE_BPS),
-        1000n,
-      ]);
+      await viem.assertions.emitWithArgs(
+        factory.write.setPlatformFee([1000], { account: platform.account }),
+        factory,
+        "PlatformFeeUpdated",
+        [BigInt(FEE_BPS), 1000n],
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         factory.write.setPlatformFee([1001], { account: platform.account }),
         factory,

@@ -55,19 +55,23 @@ export async function deployDrop(viem: HardhatViemHelpers) {
     FEE_BPS,
     signer.account.address,
   ]);
-  const hash = await factory.write.createCollection(["ipfs://collection.json", partner.account.address, 500n, BigInt(FEE_BPS)], {
-    account: partner.account,
-  });
+  const hash = await factory.write.createCollection(
+    ["ipfs://collection.json", partner.account.address, 500n, BigInt(FEE_BPS)],
+    {
+      account: partner.account,
+    },
+  );
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   const [created] = parseEventLogs({ abi: factory.abi, logs: receipt.logs, eventName: "CollectionCreated" });
   const address = created!.args.collection;
   const collection = await viem.getContractAt("Collection", address, { client: { wallet: partner } });
-  const as = (wallet: typeof partner) =>
-    viem.getContractAt("Collection", address, { client: { wallet } });
+  const as = (wallet: typeof partner) => viem.getContractAt("Collection", address, { client: { wallet } });
 
   /** Creates an edition as the partner; returns its id. */
   async function createEdition(settings: Partial<EditionSettings> = {}, phases: Phase[] = [phase()]) {
-    const { result } = await collection.simulate.createEdition([editionSettings(settings), phases], { account: partnerAddress });
+    const { result } = await collection.simulate.createEdition([editionSettings(settings), phases], {
+      account: partnerAddress,
+    });
     await collection.write.createEdition([editionSettings(settings), phases]);
     return result;
   }

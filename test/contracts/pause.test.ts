@@ -96,7 +96,11 @@ describe("Collection: a pause of more editions than one transaction can loop ove
     const unpauseGas = await capped(base, (gas) => collection.write.unpause(gas));
     expect(unpauseGas < 60_000n, `unpause used ${unpauseGas} gas`).to.equal(true);
     for (const id of [1n, EDITIONS]) await freeMint(base, id);
-    await viem.assertions.revertWithCustomError(collection.write.continuePause([1n]), collection, "CollectionNotPaused");
+    await viem.assertions.revertWithCustomError(
+      collection.write.continuePause([1n]),
+      collection,
+      "CollectionNotPaused",
+    );
   });
 
   it("an unpause before the pause was fully applied leaves nothing paused, and a new pause starts over", async () => {

@@ -27,9 +27,15 @@ describe("Collection: payouts", () => {
   it("splits sales into platform fee, referral reward and partner share, conserving every wei", async () => {
     const base = await networkHelpers.loadFixture(payoutsFixture);
     const { collection, id, alice, bob, carol, dave } = base;
-    await collection.write.mint([id, alice.account.address, 3n, 0n, carol.account.address], { account: alice.account, value: 3n * PRICE });
+    await collection.write.mint([id, alice.account.address, 3n, 0n, carol.account.address], {
+      account: alice.account,
+      value: 3n * PRICE,
+    });
     await collection.write.mint([id, bob.account.address, 1n, 0n, zeroAddress], { account: bob.account, value: PRICE });
-    await collection.write.mint([id, bob.account.address, 2n, 0n, dave.account.address], { account: bob.account, value: 2n * PRICE });
+    await collection.write.mint([id, bob.account.address, 2n, 0n, dave.account.address], {
+      account: bob.account,
+      value: 2n * PRICE,
+    });
     const total = 6n * PRICE;
     expect(await collection.read.totalReceived()).to.equal(total);
     const platform = (total * BigInt(FEE_BPS)) / 10_000n;
@@ -46,7 +52,10 @@ describe("Collection: payouts", () => {
   it("pays each party to its own address, whoever triggers it, leaving exactly zero", async () => {
     const base = await networkHelpers.loadFixture(payoutsFixture);
     const { collection, factory, id, alice, carol, partner, feeSink, platform: admin, bob, publicClient } = base;
-    await collection.write.mint([id, alice.account.address, 7n, 0n, carol.account.address], { account: alice.account, value: 7n * PRICE });
+    await collection.write.mint([id, alice.account.address, 7n, 0n, carol.account.address], {
+      account: alice.account,
+      value: 7n * PRICE,
+    });
     const owed = await books(base, [carol.account.address]);
 
     await viem.assertions.balancesHaveChanged(collection.write.withdraw({ account: bob.account }), [
@@ -58,30 +67,45 @@ describe("Collection: payouts", () => {
 
     // The platform's fees go to the factory's current fee recipient.
     await factory.write.setFeeRecipient([admin.account.address], { account: admin.account });
-    await viem.assertions.emitWithArgs(collection.write.withdrawPlatformFees({ account: bob.account }), collection, "PlatformWithdrawal", [
-      getAddress(admin.account.address),
-      owed.platform,
-    ]);
+    await viem.assertions.emitWithArgs(
+      collection.write.withdrawPlatformFees({ account: bob.account }),
+      collection,
+      "PlatformWithdrawal",
+      [getAddress(admin.account.address), owed.platform],
+    );
     expect(await publicClient.getBalance({ address: feeSink.account.address })).to.equal(parseEther("10000"));
 
-    await viem.assertions.balancesHaveChanged(collection.write.withdrawReferralRewards([carol.account.address], { account: bob.account }), [
-      { address: carol.account.address, amount: owed.referral },
-    ]);
+    await viem.assertions.balancesHaveChanged(
+      collection.write.withdrawReferralRewards([carol.account.address], { account: bob.account }),
+      [{ address: carol.account.address, amount: owed.referral }],
+    );
     await viem.assertions.emitWithArgs(
-      collection.write.mint([id, alice.account.address, 1n, 0n, carol.account.address], { account: alice.account, value: PRICE }),
+      collection.write.mint([id, alice.account.address, 1n, 0n, carol.account.address], {
+        account: alice.account,
+        value: PRICE,
+      }),
       collection,
       "ReferralCredited",
       [getAddress(carol.account.address), id, PRICE / 10n],
     );
-    await viem.assertions.emitWithArgs(collection.write.withdrawReferralRewards([carol.account.address]), collection, "ReferralWithdrawal", [
-      getAddress(carol.account.address),
-      getAddress(carol.account.address),
-      PRICE / 10n,
+    await viem.assertions.emitWithArgs(
+      collection.write.withdrawReferralRewards([carol.account.address]),
+      collection,
+      "ReferralWithdrawal",
+      [getAddress(carol.account.address), getAddress(carol.account.address), PRICE / 10n],
+    );
+    expect(await collection.read.referralTotals()).to.deep.equal([
+      owed.referral + PRICE / 10n,
+      owed.referral + PRICE / 10n,
     ]);
-    expect(await collection.read.referralTotals()).to.deep.equal([owed.referral + PRICE / 10n, owed.referral + PRICE / 10n]);
     await collection.write.withdraw();
     await collection.write.withdrawPlatformFees();
-    expect(await books(base, [carol.account.address])).to.deep.equal({ partner: 0n, platform: 0n, referral: 0n, held: 0n });
+    expect(await books(base, [carol.account.address])).to.deep.equal({
+      partner: 0n,
+      platform: 0n,
+      referral: 0n,
+      held: 0n,
+    });
     expect(await collection.read.totalReceived()).to.equal(8n * PRICE);
   });
 
@@ -92,7 +116,10 @@ describe("Collection: payouts", () => {
     let total = 0n;
     let platformPaid = 0n;
     for (let i = 1n; i <= 5n; i++) {
-      await collection.write.mint([odd, alice.account.address, i, 0n, carol.account.address], { account: alice.account, value: 7n * i });
+      await collection.write.mint([odd, alice.account.address, i, 0n, carol.account.address], {
+        account: alice.account,
+        value: 7n * i,
+      });
       total += 7n * i;
       expect(await collection.read.totalReceived()).to.equal(total);
       const { platform } = await books(base, [carol.account.address]);
@@ -119,8 +146,16 @@ describe("Collection: payouts", () => {
   it("reverts with NothingToWithdraw when nothing is owed", async () => {
     const { collection, carol } = await networkHelpers.loadFixture(payoutsFixture);
     await viem.assertions.revertWithCustomError(collection.write.withdraw(), collection, "NothingToWithdraw");
-    await viem.assertions.revertWithCustomError(collection.write.withdrawPlatformFees(), collection, "NothingToWithdraw");
-    await viem.assertions.revertWithCustomError(collection.write.withdrawReferralRewards([carol.account.address]), collection, "NothingToWithdraw");
+    await viem.assertions.revertWithCustomError(
+      collection.write.withdrawPlatformFees(),
+      collection,
+      "NothingToWithdraw",
+    );
+    await viem.assertions.revertWithCustomError(
+      collection.write.withdrawReferralRewards([carol.account.address]),
+      collection,
+      "NothingToWithdraw",
+    );
   });
 
   it("reverts with WithdrawalFailed when the recipient rejects ether, keeping what is owed", async () => {
@@ -129,13 +164,21 @@ describe("Collection: payouts", () => {
     const payee = await viem.deployContract("EtherReceiverMock");
     await payee.write.configure([1, zeroAddress, "0x"]);
     await collection.write.setPayoutRecipient([payee.address]);
-    await collection.write.mint([id, alice.account.address, 1n, 0n, payee.address], { account: alice.account, value: PRICE });
+    await collection.write.mint([id, alice.account.address, 1n, 0n, payee.address], {
+      account: alice.account,
+      value: PRICE,
+    });
     const owed = await books(base, [payee.address]);
-    await viem.assertions.revertWithCustomErrorWithArgs(collection.write.withdraw(), collection, "WithdrawalFailed", [getAddress(payee.address), owed.partner]);
-    await viem.assertions.revertWithCustomErrorWithArgs(collection.write.withdrawReferralRewards([payee.address]), collection, "WithdrawalFailed", [
+    await viem.assertions.revertWithCustomErrorWithArgs(collection.write.withdraw(), collection, "WithdrawalFailed", [
       getAddress(payee.address),
-      owed.referral,
+      owed.partner,
     ]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      collection.write.withdrawReferralRewards([payee.address]),
+      collection,
+      "WithdrawalFailed",
+      [getAddress(payee.address), owed.referral],
+    );
     expect(await books(base, [payee.address])).to.deep.equal(owed);
     // Others are not held hostage.
     await collection.write.withdrawPlatformFees();
@@ -146,10 +189,17 @@ describe("Collection: payouts", () => {
     const { collection, id, alice } = base;
     const payee = await viem.deployContract("EtherReceiverMock");
     await collection.write.setPayoutRecipient([payee.address]);
-    await collection.write.mint([id, alice.account.address, 2n, 0n, payee.address], { account: alice.account, value: 2n * PRICE });
+    await collection.write.mint([id, alice.account.address, 2n, 0n, payee.address], {
+      account: alice.account,
+      value: 2n * PRICE,
+    });
     const owed = await books(base, [payee.address]);
     // The payee re-enters the same withdrawal when paid: the guard refuses it, the outer call pays once.
-    await payee.write.configure([2, collection.address, encodeFunctionData({ abi: collection.abi, functionName: "withdraw" })]);
+    await payee.write.configure([
+      2,
+      collection.address,
+      encodeFunctionData({ abi: collection.abi, functionName: "withdraw" }),
+    ]);
     await collection.write.withdraw();
     expect(await payee.read.reentrySucceeded()).to.equal(false);
     // It was refused by the guard (ReentrancyGuardReentrantCall()), not by running out of funds.
@@ -163,7 +213,12 @@ describe("Collection: payouts", () => {
     expect(await payee.read.reentrySucceeded()).to.equal(false);
     const publicClient = base.publicClient;
     expect(await publicClient.getBalance({ address: payee.address })).to.equal(owed.partner + owed.referral);
-    expect(await books(base, [payee.address])).to.deep.equal({ partner: 0n, platform: owed.platform, referral: 0n, held: owed.platform });
+    expect(await books(base, [payee.address])).to.deep.equal({
+      partner: 0n,
+      platform: owed.platform,
+      referral: 0n,
+      held: owed.platform,
+    });
   });
 
   it("settles a referred sale whose referral share plus the fee reaches the whole price", async () => {
@@ -172,7 +227,10 @@ describe("Collection: payouts", () => {
     // 50% referral + 5% fee: the partner still gets the remaining 45% and never goes negative.
     const id = await createEdition({ referralBps: 5000 }, [phase({ price: 1n })]);
     for (let i = 0; i < 5; i++) {
-      await collection.write.mint([id, alice.account.address, 1n, 0n, carol.account.address], { account: alice.account, value: 1n });
+      await collection.write.mint([id, alice.account.address, 1n, 0n, carol.account.address], {
+        account: alice.account,
+        value: 1n,
+      });
       await books(base, [carol.account.address]);
     }
   });

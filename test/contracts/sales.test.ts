@@ -1,6 +1,14 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import { decodeFunctionResult, encodeFunctionData, getAddress, parseEventLogs, zeroAddress, type Address, type Hex } from "viem";
+import {
+  decodeFunctionResult,
+  encodeFunctionData,
+  getAddress,
+  parseEventLogs,
+  zeroAddress,
+  type Address,
+  type Hex,
+} from "viem";
 import { buildAllowlist } from "../../server/chain/allowlist.ts";
 import { deployDrop, phase, PRICE } from "./fixture.ts";
 
@@ -13,7 +21,10 @@ describe("Collection: sales", () => {
       const { collection, createEdition, alice, bob, publicClient } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition();
       // Bob pays, Alice receives.
-      const hash = await collection.write.mint([id, alice.account.address, 2n, 0n, zeroAddress], { account: bob.account, value: 2n * PRICE });
+      const hash = await collection.write.mint([id, alice.account.address, 2n, 0n, zeroAddress], {
+        account: bob.account,
+        value: 2n * PRICE,
+      });
       await viem.assertions.emitWithArgs(Promise.resolve(hash), collection, "TransferSingle", [
         getAddress(bob.account.address),
         zeroAddress,
@@ -63,15 +74,31 @@ describe("Collection: sales", () => {
       const start = now + 100;
       const end = now + 200;
       const id = await createEdition({}, [phase({ start, end })]);
-      const mint = () => collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], { account: alice.account, value: PRICE });
+      const mint = () =>
+        collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], {
+          account: alice.account,
+          value: PRICE,
+        });
       await networkHelpers.time.setNextBlockTimestamp(start - 1);
-      await viem.assertions.revertWithCustomErrorWithArgs(mint(), collection, "PhaseNotActive", [id, 0n, BigInt(start), BigInt(end), BigInt(start - 1)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(mint(), collection, "PhaseNotActive", [
+        id,
+        0n,
+        BigInt(start),
+        BigInt(end),
+        BigInt(start - 1),
+      ]);
       await networkHelpers.time.setNextBlockTimestamp(start);
       await mint();
       await networkHelpers.time.setNextBlockTimestamp(end - 1);
       await mint();
       await networkHelpers.time.setNextBlockTimestamp(end);
-      await viem.assertions.revertWithCustomErrorWithArgs(mint(), collection, "PhaseNotActive", [id, 0n, BigInt(start), BigInt(end), BigInt(end)]);
+      await viem.assertions.revertWithCustomErrorWithArgs(mint(), collection, "PhaseNotActive", [
+        id,
+        0n,
+        BigInt(start),
+        BigInt(end),
+        BigInt(end),
+      ]);
       // An unset phase is never active.
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.mint([id, alice.account.address, 1n, 3n, zeroAddress], { account: alice.account, value: 0n }),
@@ -84,9 +111,15 @@ describe("Collection: sales", () => {
     it("never exceeds max supply", async () => {
       const { collection, createEdition, alice, bob } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition({ maxSupply: 3 });
-      await collection.write.mint([id, alice.account.address, 2n, 0n, zeroAddress], { account: alice.account, value: 2n * PRICE });
+      await collection.write.mint([id, alice.account.address, 2n, 0n, zeroAddress], {
+        account: alice.account,
+        value: 2n * PRICE,
+      });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mint([id, bob.account.address, 2n, 0n, zeroAddress], { account: bob.account, value: 2n * PRICE }),
+        collection.write.mint([id, bob.account.address, 2n, 0n, zeroAddress], {
+          account: bob.account,
+          value: 2n * PRICE,
+        }),
         collection,
         "ExceedsMaxSupply",
         [id, 3n, 2n, 2n],
@@ -98,23 +131,43 @@ describe("Collection: sales", () => {
         "ExceedsMaxSupply",
         [id, 3n, 2n, 2n ** 255n],
       );
-      await collection.write.mint([id, bob.account.address, 1n, 0n, zeroAddress], { account: bob.account, value: PRICE });
+      await collection.write.mint([id, bob.account.address, 1n, 0n, zeroAddress], {
+        account: bob.account,
+        value: PRICE,
+      });
       expect((await collection.read.edition([id])).minted).to.equal(3n);
     });
 
     it("rejects zero quantity, a zero recipient, unknown editions and phases, paused editions, allowlist phases", async () => {
       const { collection, createEdition, alice } = await networkHelpers.loadFixture(fixture);
-      const id = await createEdition({}, [phase(), phase({ merkleRoot: buildAllowlist([{ account: alice.account.address, maxQuantity: 1n }]).root })]);
+      const id = await createEdition({}, [
+        phase(),
+        phase({ merkleRoot: buildAllowlist([{ account: alice.account.address, maxQuantity: 1n }]).root }),
+      ]);
       const as = { account: alice.account } as const;
-      await viem.assertions.revertWithCustomError(collection.write.mint([id, alice.account.address, 0n, 0n, zeroAddress], as), collection, "ZeroQuantity");
+      await viem.assertions.revertWithCustomError(
+        collection.write.mint([id, alice.account.address, 0n, 0n, zeroAddress], as),
+        collection,
+        "ZeroQuantity",
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.mint([id, zeroAddress, 1n, 0n, zeroAddress], { ...as, value: PRICE }),
         collection,
         "ERC1155InvalidReceiver",
         [zeroAddress],
       );
-      await viem.assertions.revertWithCustomErrorWithArgs(collection.write.mint([9n, alice.account.address, 1n, 0n, zeroAddress], as), collection, "UnknownEdition", [9n]);
-      await viem.assertions.revertWithCustomErrorWithArgs(collection.write.mint([id, alice.account.address, 1n, 7n, zeroAddress], as), collection, "UnknownPhase", [id, 7n, 7n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.mint([9n, alice.account.address, 1n, 0n, zeroAddress], as),
+        collection,
+        "UnknownEdition",
+        [9n],
+      );
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.mint([id, alice.account.address, 1n, 7n, zeroAddress], as),
+        collection,
+        "UnknownPhase",
+        [id, 7n, 7n],
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.mint([id, alice.account.address, 1n, 1n, zeroAddress], { ...as, value: PRICE }),
         collection,
@@ -128,22 +181,39 @@ describe("Collection: sales", () => {
         "EditionPaused",
         [id],
       );
-      await viem.assertions.revertWithCustomErrorWithArgs(collection.read.mintedInPhase([id, 7n, alice.account.address]), collection, "UnknownPhase", [id, 7n, 7n]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.read.mintedInPhase([id, 7n, alice.account.address]),
+        collection,
+        "UnknownPhase",
+        [id, 7n, 7n],
+      );
     });
 
     it("limits what a wallet receives per phase, whoever pays, and counts phases separately", async () => {
       const { collection, createEdition, alice, bob, carol } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition({}, [phase({ walletLimit: 2 }), phase({ walletLimit: 1, price: 1n })]);
-      await collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], { account: alice.account, value: PRICE });
-      await collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], { account: bob.account, value: PRICE });
+      await collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], {
+        account: alice.account,
+        value: PRICE,
+      });
+      await collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], {
+        account: bob.account,
+        value: PRICE,
+      });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], { account: carol.account, value: PRICE }),
+        collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], {
+          account: carol.account,
+          value: PRICE,
+        }),
         collection,
         "ExceedsWalletLimit",
         [id, 2n, 2n, 1n],
       );
       // Another phase has its own counter.
-      await collection.write.mint([id, alice.account.address, 1n, 1n, zeroAddress], { account: alice.account, value: 1n });
+      await collection.write.mint([id, alice.account.address, 1n, 1n, zeroAddress], {
+        account: alice.account,
+        value: 1n,
+      });
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.mint([id, alice.account.address, 1n, 1n, zeroAddress], { account: alice.account, value: 1n }),
         collection,
@@ -151,12 +221,17 @@ describe("Collection: sales", () => {
         [id, 1n, 1n, 1n],
       );
       // Transfers move balances, not mint counters: giving tokens away does not reopen the limit.
-      await collection.write.safeTransferFrom([alice.account.address, bob.account.address, id, 3n, "0x"], { account: alice.account });
+      await collection.write.safeTransferFrom([alice.account.address, bob.account.address, id, 3n, "0x"], {
+        account: alice.account,
+      });
       expect(await collection.read.balanceOf([alice.account.address, id])).to.equal(0n);
       expect(await collection.read.mintedInPhase([id, 0n, alice.account.address])).to.equal(2n);
       expect(await collection.read.mintedInPhase([id, 1n, alice.account.address])).to.equal(1n);
       await viem.assertions.revertWithCustomError(
-        collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], { account: alice.account, value: PRICE }),
+        collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], {
+          account: alice.account,
+          value: PRICE,
+        }),
         collection,
         "ExceedsWalletLimit",
       );
@@ -168,7 +243,11 @@ describe("Collection: sales", () => {
       const { collection, createEdition, alice } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition({}, [phase({ walletLimit: 2 })]);
       const helper = await viem.deployContract("ERC1155ReceiverMock");
-      const mintData = encodeFunctionData({ abi: collection.abi, functionName: "mint", args: [id, helper.address, 1n, 0n, zeroAddress] });
+      const mintData = encodeFunctionData({
+        abi: collection.abi,
+        functionName: "mint",
+        args: [id, helper.address, 1n, 0n, zeroAddress],
+      });
       // Re-enter once from onERC1155Received: 1 + 1 = 2 is fine…
       await helper.write.configure([3, collection.address, mintData, PRICE]);
       await helper.write.execute([collection.address, mintData, PRICE], { value: 2n * PRICE, account: alice.account });
@@ -207,7 +286,10 @@ describe("Collection: sales", () => {
         [getAddress(collection.address)],
       );
       await receiver.write.configure([0, zeroAddress, "0x", 0n]);
-      await collection.write.mint([id, receiver.address, 1n, 0n, zeroAddress], { account: alice.account, value: PRICE });
+      await collection.write.mint([id, receiver.address, 1n, 0n, zeroAddress], {
+        account: alice.account,
+        value: PRICE,
+      });
       expect(await collection.read.balanceOf([receiver.address, id])).to.equal(1n);
     });
   });
@@ -230,7 +312,10 @@ describe("Collection: sales", () => {
     it("mints to listed wallets up to their allowance, whoever pays", async () => {
       const { collection, list, id, alice, bob } = await networkHelpers.loadFixture(allowlistFixture);
       const { allowance, proof: p } = proof(list, alice.account.address);
-      const hash = await collection.write.mintAllowlisted([id, alice.account.address, 2n, 1n, zeroAddress, allowance, p], { account: bob.account, value: 2n });
+      const hash = await collection.write.mintAllowlisted(
+        [id, alice.account.address, 2n, 1n, zeroAddress, allowance, p],
+        { account: bob.account, value: 2n },
+      );
       await viem.assertions.emitWithArgs(Promise.resolve(hash), collection, "Minted", [
         id,
         getAddress(alice.account.address),
@@ -240,9 +325,15 @@ describe("Collection: sales", () => {
         2n,
         2n,
       ]);
-      await collection.write.mintAllowlisted([id, alice.account.address, 1n, 1n, zeroAddress, allowance, p], { account: alice.account, value: 1n });
+      await collection.write.mintAllowlisted([id, alice.account.address, 1n, 1n, zeroAddress, allowance, p], {
+        account: alice.account,
+        value: 1n,
+      });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mintAllowlisted([id, alice.account.address, 1n, 1n, zeroAddress, allowance, p], { account: alice.account, value: 1n }),
+        collection.write.mintAllowlisted([id, alice.account.address, 1n, 1n, zeroAddress, allowance, p], {
+          account: alice.account,
+          value: 1n,
+        }),
         collection,
         "ExceedsWalletLimit",
         [id, 3n, 3n, 1n],
@@ -254,43 +345,63 @@ describe("Collection: sales", () => {
       const { collection, list, id, carol } = await networkHelpers.loadFixture(allowlistFixture);
       const { allowance, proof: p } = proof(list, carol.account.address);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mintAllowlisted([id, carol.account.address, 5n, 1n, zeroAddress, allowance, p], { account: carol.account, value: 5n }),
+        collection.write.mintAllowlisted([id, carol.account.address, 5n, 1n, zeroAddress, allowance, p], {
+          account: carol.account,
+          value: 5n,
+        }),
         collection,
         "ExceedsWalletLimit",
         [id, 4n, 0n, 5n],
       );
-      await collection.write.mintAllowlisted([id, carol.account.address, 4n, 1n, zeroAddress, allowance, p], { account: carol.account, value: 4n });
+      await collection.write.mintAllowlisted([id, carol.account.address, 4n, 1n, zeroAddress, allowance, p], {
+        account: carol.account,
+        value: 4n,
+      });
     });
 
     it("rejects a wrong allowance, someone else's proof, an unlisted wallet and public phases", async () => {
       const { collection, list, id, alice, bob, dave } = await networkHelpers.loadFixture(allowlistFixture);
       const { proof: p } = proof(list, alice.account.address);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mintAllowlisted([id, alice.account.address, 1n, 1n, zeroAddress, 5n, p], { account: alice.account, value: 1n }),
+        collection.write.mintAllowlisted([id, alice.account.address, 1n, 1n, zeroAddress, 5n, p], {
+          account: alice.account,
+          value: 1n,
+        }),
         collection,
         "NotAllowlisted",
         [id, 1n, getAddress(alice.account.address), 5n],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mintAllowlisted([id, dave.account.address, 1n, 1n, zeroAddress, 3n, p], { account: dave.account, value: 1n }),
+        collection.write.mintAllowlisted([id, dave.account.address, 1n, 1n, zeroAddress, 3n, p], {
+          account: dave.account,
+          value: 1n,
+        }),
         collection,
         "NotAllowlisted",
         [id, 1n, getAddress(dave.account.address), 3n],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mintAllowlisted([id, bob.account.address, 1n, 1n, zeroAddress, 1n, []], { account: bob.account, value: 1n }),
+        collection.write.mintAllowlisted([id, bob.account.address, 1n, 1n, zeroAddress, 1n, []], {
+          account: bob.account,
+          value: 1n,
+        }),
         collection,
         "NotAllowlisted",
         [id, 1n, getAddress(bob.account.address), 1n],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mintAllowlisted([id, alice.account.address, 1n, 0n, zeroAddress, 3n, p], { account: alice.account, value: PRICE }),
+        collection.write.mintAllowlisted([id, alice.account.address, 1n, 0n, zeroAddress, 3n, p], {
+          account: alice.account,
+          value: PRICE,
+        }),
         collection,
         "NotAnAllowlistPhase",
         [id, 0n],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.mintAllowlisted([id, alice.account.address, 1n, 9n, zeroAddress, 3n, p], { account: alice.account }),
+        collection.write.mintAllowlisted([id, alice.account.address, 1n, 9n, zeroAddress, 3n, p], {
+          account: alice.account,
+        }),
         collection,
         "UnknownPhase",
         [id, 9n, 7n],
@@ -304,7 +415,9 @@ describe("Collection: sales", () => {
       const id = await createEdition({}, [phase({ price: 0n, merkleRoot: list.root })]);
       for (const w of wallets.slice(0, 6)) {
         const { allowance, proof: p } = list.proofFor(w.account.address)!;
-        await collection.write.mintAllowlisted([id, w.account.address, allowance, 0n, zeroAddress, allowance, p], { account: w.account });
+        await collection.write.mintAllowlisted([id, w.account.address, allowance, 0n, zeroAddress, allowance, p], {
+          account: w.account,
+        });
         expect(await collection.read.balanceOf([w.account.address, id])).to.equal(allowance);
       }
     });
@@ -314,9 +427,16 @@ describe("Collection: sales", () => {
     it("credits the referrer its share of the amount paid and reports it", async () => {
       const { collection, createEdition, alice, bob, carol, publicClient } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition({ referralBps: 1234 });
-      const hash = await collection.write.mint([id, alice.account.address, 3n, 0n, carol.account.address], { account: bob.account, value: 3n * PRICE });
+      const hash = await collection.write.mint([id, alice.account.address, 3n, 0n, carol.account.address], {
+        account: bob.account,
+        value: 3n * PRICE,
+      });
       const reward = (3n * PRICE * 1234n) / 10_000n;
-      await viem.assertions.emitWithArgs(Promise.resolve(hash), collection, "ReferralCredited", [getAddress(carol.account.address), id, reward]);
+      await viem.assertions.emitWithArgs(Promise.resolve(hash), collection, "ReferralCredited", [
+        getAddress(carol.account.address),
+        id,
+        reward,
+      ]);
       await viem.assertions.emitWithArgs(Promise.resolve(hash), collection, "Minted", [
         id,
         getAddress(alice.account.address),
@@ -328,18 +448,29 @@ describe("Collection: sales", () => {
       ]);
       expect(await collection.read.referralBalance([carol.account.address])).to.equal(reward);
       expect(await collection.read.referralTotals()).to.deep.equal([reward, 0n]);
-      const logs = parseEventLogs({ abi: collection.abi, logs: (await publicClient.waitForTransactionReceipt({ hash })).logs });
+      const logs = parseEventLogs({
+        abi: collection.abi,
+        logs: (await publicClient.waitForTransactionReceipt({ hash })).logs,
+      });
       expect(logs.map((l) => l.eventName)).to.deep.equal(["ReferralCredited", "TransferSingle", "Minted"]);
     });
 
     it("records the referrer without a reward when the edition offers none, or the sale is free", async () => {
       const { collection, createEdition, alice, carol, publicClient } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition();
-      const hash = await collection.write.mint([id, alice.account.address, 1n, 0n, carol.account.address], { account: alice.account, value: PRICE });
-      const logs = parseEventLogs({ abi: collection.abi, logs: (await publicClient.waitForTransactionReceipt({ hash })).logs });
+      const hash = await collection.write.mint([id, alice.account.address, 1n, 0n, carol.account.address], {
+        account: alice.account,
+        value: PRICE,
+      });
+      const logs = parseEventLogs({
+        abi: collection.abi,
+        logs: (await publicClient.waitForTransactionReceipt({ hash })).logs,
+      });
       expect(logs.map((l) => l.eventName)).to.deep.equal(["TransferSingle", "Minted"]);
       const free = await createEdition({ referralBps: 5000 }, [phase({ price: 0n })]);
-      await collection.write.mint([free, alice.account.address, 1n, 0n, carol.account.address], { account: alice.account });
+      await collection.write.mint([free, alice.account.address, 1n, 0n, carol.account.address], {
+        account: alice.account,
+      });
       expect(await collection.read.referralBalance([carol.account.address])).to.equal(0n);
     });
 
@@ -361,14 +492,20 @@ describe("Collection: sales", () => {
       const id = await createEdition({ referralBps: 1000 });
       for (const referrer of [collection.address, factory.address, await factory.read.implementation()]) {
         await viem.assertions.revertWithCustomErrorWithArgs(
-          collection.write.mint([id, alice.account.address, 1n, 0n, referrer], { account: alice.account, value: PRICE }),
+          collection.write.mint([id, alice.account.address, 1n, 0n, referrer], {
+            account: alice.account,
+            value: PRICE,
+          }),
           collection,
           "InvalidReferrer",
           [getAddress(referrer)],
         );
       }
       // Zero still means "no referrer": nothing is credited, and the sale's whole share goes to the partner.
-      await collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], { account: alice.account, value: PRICE });
+      await collection.write.mint([id, alice.account.address, 1n, 0n, zeroAddress], {
+        account: alice.account,
+        value: PRICE,
+      });
       expect(await collection.read.referralTotals()).to.deep.equal([0n, 0n]);
       expect(await collection.read.referralBalance([zeroAddress])).to.equal(0n);
     });
@@ -378,7 +515,10 @@ describe("Collection: sales", () => {
       const id = await createEdition({ referralBps: 1000 });
       const referrer = await viem.deployContract("EtherReceiverMock");
       await referrer.write.configure([1, zeroAddress, "0x"]); // rejects ether
-      await collection.write.mint([id, alice.account.address, 2n, 0n, referrer.address], { account: alice.account, value: 2n * PRICE });
+      await collection.write.mint([id, alice.account.address, 2n, 0n, referrer.address], {
+        account: alice.account,
+        value: 2n * PRICE,
+      });
       const reward = (2n * PRICE * 1000n) / 10_000n;
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.withdrawReferralRewards([referrer.address]),
@@ -393,17 +533,31 @@ describe("Collection: sales", () => {
         "NothingToWithdraw",
       );
       const before = await publicClient.getBalance({ address: dave.account.address });
-      const data = encodeFunctionData({ abi: collection.abi, functionName: "withdrawReferralRewardsTo", args: [dave.account.address] });
-      await viem.assertions.emitWithArgs(referrer.write.execute([collection.address, data]), collection, "ReferralWithdrawal", [
-        getAddress(referrer.address),
-        getAddress(dave.account.address),
-        reward,
-      ]);
+      const data = encodeFunctionData({
+        abi: collection.abi,
+        functionName: "withdrawReferralRewardsTo",
+        args: [dave.account.address],
+      });
+      await viem.assertions.emitWithArgs(
+        referrer.write.execute([collection.address, data]),
+        collection,
+        "ReferralWithdrawal",
+        [getAddress(referrer.address), getAddress(dave.account.address), reward],
+      );
       expect(await publicClient.getBalance({ address: dave.account.address })).to.equal(before + reward);
       expect(await collection.read.referralBalance([referrer.address])).to.equal(0n);
       expect(await collection.read.referralTotals()).to.deep.equal([reward, reward]);
-      const toZero = encodeFunctionData({ abi: collection.abi, functionName: "withdrawReferralRewardsTo", args: [zeroAddress] });
-      await viem.assertions.revertWithCustomErrorWithArgs(referrer.write.execute([collection.address, toZero]), collection, "InvalidRecipient", [zeroAddress]);
+      const toZero = encodeFunctionData({
+        abi: collection.abi,
+        functionName: "withdrawReferralRewardsTo",
+        args: [zeroAddress],
+      });
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        referrer.write.execute([collection.address, toZero]),
+        collection,
+        "InvalidRecipient",
+        [zeroAddress],
+      );
     });
   });
 
@@ -413,7 +567,12 @@ describe("Collection: sales", () => {
       const id = await createEdition({ maxSupply: 5 }, []);
       await collection.write.pause();
       const tx = collection.write.airdrop([id, [alice.account.address, bob.account.address], [2n, 3n]]);
-      await viem.assertions.emitWithArgs(tx, collection, "Airdropped", [id, getAddress(partner.account.address), 2n, 5n]);
+      await viem.assertions.emitWithArgs(tx, collection, "Airdropped", [
+        id,
+        getAddress(partner.account.address),
+        2n,
+        5n,
+      ]);
       await viem.assertions.emitWithArgs(tx, collection, "TransferSingle", [
         getAddress(partner.account.address),
         zeroAddress,
@@ -421,7 +580,12 @@ describe("Collection: sales", () => {
         id,
         3n,
       ]);
-      expect(await collection.read.balanceOfBatch([[alice.account.address, bob.account.address], [id, id]])).to.deep.equal([2n, 3n]);
+      expect(
+        await collection.read.balanceOfBatch([
+          [alice.account.address, bob.account.address],
+          [id, id],
+        ]),
+      ).to.deep.equal([2n, 3n]);
       expect((await collection.read.edition([id])).minted).to.equal(5n);
       // Airdrops do not count against phase limits.
       expect(await collection.read.mintedInPhase([id, 0n, alice.account.address])).to.equal(0n);
@@ -436,10 +600,24 @@ describe("Collection: sales", () => {
     it("rejects mismatched arrays, zero quantities, zero recipients and non-receivers", async () => {
       const { collection, createEdition, alice } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition({ maxSupply: 5 }, []);
-      await viem.assertions.revertWithCustomErrorWithArgs(collection.write.airdrop([id, [alice.account.address], []]), collection, "LengthMismatch", [1n, 0n]);
-      await viem.assertions.revertWithCustomError(collection.write.airdrop([id, [alice.account.address], [0n]]), collection, "ZeroQuantity");
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.airdrop([id, [alice.account.address], []]),
+        collection,
+        "LengthMismatch",
+        [1n, 0n],
+      );
+      await viem.assertions.revertWithCustomError(
+        collection.write.airdrop([id, [alice.account.address], [0n]]),
+        collection,
+        "ZeroQuantity",
+      );
       await viem.assertions.revertWithCustomError(collection.write.airdrop([id, [], []]), collection, "ZeroQuantity");
-      await viem.assertions.revertWithCustomErrorWithArgs(collection.write.airdrop([id, [zeroAddress], [1n]]), collection, "ERC1155InvalidReceiver", [zeroAddress]);
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        collection.write.airdrop([id, [zeroAddress], [1n]]),
+        collection,
+        "ERC1155InvalidReceiver",
+        [zeroAddress],
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.airdrop([id, [alice.account.address], [2n ** 255n]]),
         collection,
@@ -471,7 +649,11 @@ describe("Collection: sales", () => {
       const carol = "0x000000000000000000000000000000000000ca01";
       await collection.write.airdrop([id, [alice.account.address, receiver.address, carol], [2n, 3n, 4n]]);
       expect(await receiver.read.reentrySucceeded()).to.equal(true);
-      const seen = decodeFunctionResult({ abi: collection.abi, functionName: "edition", data: (await receiver.read.reentryResult()) as Hex });
+      const seen = decodeFunctionResult({
+        abi: collection.abi,
+        functionName: "edition",
+        data: await receiver.read.reentryResult(),
+      });
       expect(seen.minted).to.equal(5n);
       expect((await collection.read.edition([id])).minted).to.equal(9n);
     });
@@ -480,7 +662,11 @@ describe("Collection: sales", () => {
       const { collection, createEdition, alice } = await networkHelpers.loadFixture(fixture);
       const id = await createEdition({ maxSupply: 2 });
       const receiver = await viem.deployContract("ERC1155ReceiverMock");
-      const mintData = encodeFunctionData({ abi: collection.abi, functionName: "mint", args: [id, receiver.address, 1n, 0n, zeroAddress] });
+      const mintData = encodeFunctionData({
+        abi: collection.abi,
+        functionName: "mint",
+        args: [id, receiver.address, 1n, 0n, zeroAddress],
+      });
       await receiver.write.configure([3, collection.address, mintData, PRICE]);
       await alice.sendTransaction({ to: receiver.address, value: PRICE });
       // The hook's mint takes the last token, so the airdrop's second share no longer fits: all of it reverts.

@@ -12,7 +12,10 @@ async function tokensFixture() {
   const soulbound = await base.createEdition({ soulbound: true, redeemable: true });
   const other = await base.createEdition({}, [phase({ price: 0n })]);
   for (const id of [plain, soulbound]) {
-    await collection.write.mint([id, alice.account.address, 5n, 0n, zeroAddress], { account: alice.account, value: 5n * PRICE });
+    await collection.write.mint([id, alice.account.address, 5n, 0n, zeroAddress], {
+      account: alice.account,
+      value: 5n * PRICE,
+    });
   }
   await collection.write.mint([other, alice.account.address, 5n, 0n, zeroAddress], { account: alice.account });
   return { ...base, plain, soulbound, other };
@@ -24,36 +27,69 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
     it("safeTransferFrom moves balances and emits TransferSingle", async () => {
       const { collection, plain, alice, bob } = await networkHelpers.loadFixture(tokensFixture);
       await viem.assertions.emitWithArgs(
-        collection.write.safeTransferFrom([alice.account.address, bob.account.address, plain, 2n, "0x"], { account: alice.account }),
+        collection.write.safeTransferFrom([alice.account.address, bob.account.address, plain, 2n, "0x"], {
+          account: alice.account,
+        }),
         collection,
         "TransferSingle",
-        [getAddress(alice.account.address), getAddress(alice.account.address), getAddress(bob.account.address), plain, 2n],
+        [
+          getAddress(alice.account.address),
+          getAddress(alice.account.address),
+          getAddress(bob.account.address),
+          plain,
+          2n,
+        ],
       );
-      expect(await collection.read.balanceOfBatch([[alice.account.address, bob.account.address], [plain, plain]])).to.deep.equal([3n, 2n]);
+      expect(
+        await collection.read.balanceOfBatch([
+          [alice.account.address, bob.account.address],
+          [plain, plain],
+        ]),
+      ).to.deep.equal([3n, 2n]);
       // To oneself: no change.
-      await collection.write.safeTransferFrom([alice.account.address, alice.account.address, plain, 3n, "0x"], { account: alice.account });
+      await collection.write.safeTransferFrom([alice.account.address, alice.account.address, plain, 3n, "0x"], {
+        account: alice.account,
+      });
       expect(await collection.read.balanceOf([alice.account.address, plain])).to.equal(3n);
     });
 
     it("safeBatchTransferFrom moves several ids and emits TransferBatch", async () => {
       const { collection, plain, other, alice, bob } = await networkHelpers.loadFixture(tokensFixture);
       await viem.assertions.emitWithArgs(
-        collection.write.safeBatchTransferFrom([alice.account.address, bob.account.address, [plain, other, plain], [1n, 2n, 1n], "0x"], {
-          account: alice.account,
-        }),
+        collection.write.safeBatchTransferFrom(
+          [alice.account.address, bob.account.address, [plain, other, plain], [1n, 2n, 1n], "0x"],
+          {
+            account: alice.account,
+          },
+        ),
         collection,
         "TransferBatch",
-        [getAddress(alice.account.address), getAddress(alice.account.address), getAddress(bob.account.address), [plain, other, plain], [1n, 2n, 1n]],
+        [
+          getAddress(alice.account.address),
+          getAddress(alice.account.address),
+          getAddress(bob.account.address),
+          [plain, other, plain],
+          [1n, 2n, 1n],
+        ],
       );
-      expect(await collection.read.balanceOfBatch([[bob.account.address, bob.account.address], [plain, other]])).to.deep.equal([2n, 2n]);
+      expect(
+        await collection.read.balanceOfBatch([
+          [bob.account.address, bob.account.address],
+          [plain, other],
+        ]),
+      ).to.deep.equal([2n, 2n]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.safeBatchTransferFrom([alice.account.address, bob.account.address, [plain], [1n, 1n], "0x"], { account: alice.account }),
+        collection.write.safeBatchTransferFrom([alice.account.address, bob.account.address, [plain], [1n, 1n], "0x"], {
+          account: alice.account,
+        }),
         collection,
         "ERC1155InvalidArrayLength",
         [1n, 2n],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.safeBatchTransferFrom([alice.account.address, zeroAddress, [plain], [1n], "0x"], { account: alice.account }),
+        collection.write.safeBatchTransferFrom([alice.account.address, zeroAddress, [plain], [1n], "0x"], {
+          account: alice.account,
+        }),
         collection,
         "ERC1155InvalidReceiver",
         [zeroAddress],
@@ -71,17 +107,31 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
       // The reference: OpenZeppelin's own ERC1155 (BenchToken), holding the same ids for alice.
       const oz = await viem.deployContract("BenchToken");
       const a = alice.account.address;
-      await oz.write.run([[{ from: zeroAddress, to: a, id: plain, amount: 5n }, { from: zeroAddress, to: a, id: other, amount: 5n }]]);
-      const transferEvents = async (token: { address: `0x${string}`; abi: typeof collection.abi }, hash: `0x${string}`) => {
+      await oz.write.run([
+        [
+          { from: zeroAddress, to: a, id: plain, amount: 5n },
+          { from: zeroAddress, to: a, id: other, amount: 5n },
+        ],
+      ]);
+      const transferEvents = async (
+        token: { address: `0x${string}`; abi: typeof collection.abi },
+        hash: `0x${string}`,
+      ) => {
         const { logs } = await publicClient.waitForTransactionReceipt({ hash });
-        return parseEventLogs({ abi: collection.abi, logs: logs.filter((l) => l.address.toLowerCase() === token.address.toLowerCase()) }).map((l) => ({
+        return parseEventLogs({
+          abi: collection.abi,
+          logs: logs.filter((l) => l.address.toLowerCase() === token.address.toLowerCase()),
+        }).map((l) => ({
           eventName: l.eventName,
           args: l.args,
         }));
       };
       for (const [ids, values] of [
         [[plain], [2n]],
-        [[plain, other], [1n, 1n]],
+        [
+          [plain, other],
+          [1n, 1n],
+        ],
         [[], []],
       ] as [bigint[], bigint[]][]) {
         const seen = [];
@@ -98,7 +148,14 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
         }
         const [ozSeen, ours] = seen;
         // Same events with the same arguments (the receivers differ: compare with each one's own).
-        const normalise = (s: typeof ozSeen) => JSON.stringify(s!.events, (_, v) => (typeof v === "bigint" ? v.toString() : typeof v === "string" && v.toLowerCase() === s!.to.toLowerCase() ? "receiver" : v));
+        const normalise = (s: typeof ozSeen) =>
+          JSON.stringify(s!.events, (_, v) =>
+            typeof v === "bigint"
+              ? v.toString()
+              : typeof v === "string" && v.toLowerCase() === s!.to.toLowerCase()
+                ? "receiver"
+                : v,
+          );
         expect(normalise(ours), `ids ${ids}`).to.equal(normalise(ozSeen));
         expect(ours!.hooks, `hooks for ids ${ids}`).to.deep.equal(ozSeen!.hooks);
         expect(ours!.events[0]!.eventName).to.equal(ids.length === 1 ? "TransferSingle" : "TransferBatch");
@@ -108,7 +165,9 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
     it("requires the holder or an approved operator, and enough balance", async () => {
       const { collection, plain, alice, bob, carol } = await networkHelpers.loadFixture(tokensFixture);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.safeTransferFrom([alice.account.address, bob.account.address, plain, 1n, "0x"], { account: bob.account }),
+        collection.write.safeTransferFrom([alice.account.address, bob.account.address, plain, 1n, "0x"], {
+          account: bob.account,
+        }),
         collection,
         "ERC1155MissingApprovalForAll",
         [getAddress(bob.account.address), getAddress(alice.account.address)],
@@ -120,15 +179,21 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
         [getAddress(alice.account.address), getAddress(bob.account.address), true],
       );
       expect(await collection.read.isApprovedForAll([alice.account.address, bob.account.address])).to.equal(true);
-      await collection.write.safeTransferFrom([alice.account.address, carol.account.address, plain, 1n, "0x"], { account: bob.account });
+      await collection.write.safeTransferFrom([alice.account.address, carol.account.address, plain, 1n, "0x"], {
+        account: bob.account,
+      });
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.safeTransferFrom([alice.account.address, carol.account.address, plain, 5n, "0x"], { account: bob.account }),
+        collection.write.safeTransferFrom([alice.account.address, carol.account.address, plain, 5n, "0x"], {
+          account: bob.account,
+        }),
         collection,
         "ERC1155InsufficientBalance",
         [getAddress(alice.account.address), 4n, 5n, plain],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.safeTransferFrom([alice.account.address, zeroAddress, plain, 1n, "0x"], { account: alice.account }),
+        collection.write.safeTransferFrom([alice.account.address, zeroAddress, plain, 1n, "0x"], {
+          account: alice.account,
+        }),
         collection,
         "ERC1155InvalidReceiver",
         [zeroAddress],
@@ -141,7 +206,9 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
       );
       await collection.write.setApprovalForAll([bob.account.address, false], { account: alice.account });
       await viem.assertions.revertWithCustomError(
-        collection.write.safeTransferFrom([alice.account.address, carol.account.address, plain, 1n, "0x"], { account: bob.account }),
+        collection.write.safeTransferFrom([alice.account.address, carol.account.address, plain, 1n, "0x"], {
+          account: bob.account,
+        }),
         collection,
         "ERC1155MissingApprovalForAll",
       );
@@ -150,12 +217,19 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
     it("calls the receiver hooks of contract recipients", async () => {
       const { collection, plain, other, alice } = await networkHelpers.loadFixture(tokensFixture);
       const receiver = await viem.deployContract("ERC1155ReceiverMock");
-      await collection.write.safeTransferFrom([alice.account.address, receiver.address, plain, 1n, "0x"], { account: alice.account });
-      await collection.write.safeBatchTransferFrom([alice.account.address, receiver.address, [plain, other], [1n, 1n], "0x"], { account: alice.account });
+      await collection.write.safeTransferFrom([alice.account.address, receiver.address, plain, 1n, "0x"], {
+        account: alice.account,
+      });
+      await collection.write.safeBatchTransferFrom(
+        [alice.account.address, receiver.address, [plain, other], [1n, 1n], "0x"],
+        { account: alice.account },
+      );
       expect(await collection.read.balanceOf([receiver.address, plain])).to.equal(2n);
       await receiver.write.configure([1, zeroAddress, "0x", 0n]);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.safeBatchTransferFrom([alice.account.address, receiver.address, [plain], [1n], "0x"], { account: alice.account }),
+        collection.write.safeBatchTransferFrom([alice.account.address, receiver.address, [plain], [1n], "0x"], {
+          account: alice.account,
+        }),
         collection,
         "ERC1155InvalidReceiver",
         [getAddress(receiver.address)],
@@ -169,13 +243,18 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
       expect(await collection.read.isSoulbound([soulbound])).to.equal(true);
       expect(await collection.read.isSoulbound([plain])).to.equal(false);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.safeTransferFrom([alice.account.address, bob.account.address, soulbound, 1n, "0x"], { account: alice.account }),
+        collection.write.safeTransferFrom([alice.account.address, bob.account.address, soulbound, 1n, "0x"], {
+          account: alice.account,
+        }),
         collection,
         "Soulbound",
         [soulbound],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        collection.write.safeBatchTransferFrom([alice.account.address, bob.account.address, [plain, soulbound], [1n, 1n], "0x"], { account: alice.account }),
+        collection.write.safeBatchTransferFrom(
+          [alice.account.address, bob.account.address, [plain, soulbound], [1n, 1n], "0x"],
+          { account: alice.account },
+        ),
         collection,
         "Soulbound",
         [soulbound],
@@ -189,7 +268,13 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
     it("burns with a reference and emits Redeemed and TransferSingle to zero", async () => {
       const { collection, plain, alice, bob } = await networkHelpers.loadFixture(tokensFixture);
       const tx = collection.write.redeem([alice.account.address, plain, 2n, REF], { account: alice.account });
-      await viem.assertions.emitWithArgs(tx, collection, "Redeemed", [plain, getAddress(alice.account.address), REF, getAddress(alice.account.address), 2n]);
+      await viem.assertions.emitWithArgs(tx, collection, "Redeemed", [
+        plain,
+        getAddress(alice.account.address),
+        REF,
+        getAddress(alice.account.address),
+        2n,
+      ]);
       await viem.assertions.emitWithArgs(tx, collection, "TransferSingle", [
         getAddress(alice.account.address),
         getAddress(alice.account.address),
@@ -231,12 +316,16 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
         "ApprovalForRedemption",
         [getAddress(alice.account.address), getAddress(bob.account.address), true],
       );
-      expect(await collection.read.isApprovedForRedemption([alice.account.address, bob.account.address])).to.equal(true);
+      expect(await collection.read.isApprovedForRedemption([alice.account.address, bob.account.address])).to.equal(
+        true,
+      );
       await collection.write.redeem([alice.account.address, soulbound, 1n, REF], { account: bob.account });
       expect(await collection.read.balanceOf([alice.account.address, soulbound])).to.equal(4n);
       // It does not let the operator move the tokens.
       await viem.assertions.revertWithCustomError(
-        collection.write.safeTransferFrom([alice.account.address, bob.account.address, plain, 1n, "0x"], { account: bob.account }),
+        collection.write.safeTransferFrom([alice.account.address, bob.account.address, plain, 1n, "0x"], {
+          account: bob.account,
+        }),
         collection,
         "ERC1155MissingApprovalForAll",
       );
@@ -274,7 +363,11 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
         "RedemptionNotApproved",
         [getAddress(bob.account.address), getAddress(alice.account.address)],
       );
-      await viem.assertions.revertWithCustomError(collection.write.redeem([alice.account.address, plain, 0n, REF], { account: alice.account }), collection, "ZeroQuantity");
+      await viem.assertions.revertWithCustomError(
+        collection.write.redeem([alice.account.address, plain, 0n, REF], { account: alice.account }),
+        collection,
+        "ZeroQuantity",
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.redeem([alice.account.address, plain, 6n, REF], { account: alice.account }),
         collection,
@@ -314,7 +407,11 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
         "TransferSingle",
         [getAddress(alice.account.address), getAddress(alice.account.address), zeroAddress, other, 2n],
       );
-      await viem.assertions.revertWithCustomError(collection.write.burn([alice.account.address, other, 1n], { account: bob.account }), collection, "ERC1155MissingApprovalForAll");
+      await viem.assertions.revertWithCustomError(
+        collection.write.burn([alice.account.address, other, 1n], { account: bob.account }),
+        collection,
+        "ERC1155MissingApprovalForAll",
+      );
       await viem.assertions.revertWithCustomErrorWithArgs(
         collection.write.burn([alice.account.address, other, 4n], { account: alice.account }),
         collection,

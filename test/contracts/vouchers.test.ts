@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { getAddress, keccak256, toBytes, zeroAddress } from "viem";
-import { mintVoucherDomain, mintVoucherTypes, signMintVoucher, type MintVoucher } from "../../server/chain/mint-voucher.ts";
+import {
+  mintVoucherDomain,
+  mintVoucherTypes,
+  signMintVoucher,
+  type MintVoucher,
+} from "../../server/chain/mint-voucher.ts";
 import { deployDrop, PRICE } from "./fixture.ts";
 
 const { viem, networkHelpers } = await network.create();
@@ -33,8 +38,15 @@ describe("Collection: vouchers", () => {
     const v = voucher({ price: 3n * PRICE, id: 77n });
     const signature = await sign(v);
     expect(await collection.read.isVoucherUsed([77n])).to.equal(false);
-    const hash = await collection.write.mintWithVoucher([v, BigInt(chainId), signature], { account: bob.account, value: 3n * PRICE });
-    await viem.assertions.emitWithArgs(Promise.resolve(hash), collection, "VoucherUsed", [77n, id, getAddress(alice.account.address)]);
+    const hash = await collection.write.mintWithVoucher([v, BigInt(chainId), signature], {
+      account: bob.account,
+      value: 3n * PRICE,
+    });
+    await viem.assertions.emitWithArgs(Promise.resolve(hash), collection, "VoucherUsed", [
+      77n,
+      id,
+      getAddress(alice.account.address),
+    ]);
     await viem.assertions.emitWithArgs(Promise.resolve(hash), collection, "Minted", [
       id,
       getAddress(alice.account.address),
@@ -104,7 +116,8 @@ describe("Collection: vouchers", () => {
   });
 
   it("rejects signatures by non-signers, for another collection, over altered fields, and malformed ones", async () => {
-    const { collection, factory, voucher, sign, chainId, alice, bob, partner, platform } = await networkHelpers.loadFixture(voucherFixture);
+    const { collection, factory, voucher, sign, chainId, alice, bob, partner, platform } =
+      await networkHelpers.loadFixture(voucherFixture);
     const v = voucher();
     await viem.assertions.revertWithCustomErrorWithArgs(
       collection.write.mintWithVoucher([v, BigInt(chainId), await sign(v, bob)], { account: alice.account }),
@@ -119,14 +132,23 @@ describe("Collection: vouchers", () => {
       "InvalidVoucherSignature",
     );
     await viem.assertions.revertWithCustomError(
-      collection.write.mintWithVoucher([v, BigInt(chainId), await sign(v, undefined, chainId, factory.address)], { account: alice.account }),
+      collection.write.mintWithVoucher([v, BigInt(chainId), await sign(v, undefined, chainId, factory.address)], {
+        account: alice.account,
+      }),
       collection,
       "InvalidVoucherSignature",
     );
     const signature = await sign(v);
-    for (const altered of [voucher({ quantity: 3n }), voucher({ recipient: bob.account.address }), voucher({ price: 1n })]) {
+    for (const altered of [
+      voucher({ quantity: 3n }),
+      voucher({ recipient: bob.account.address }),
+      voucher({ price: 1n }),
+    ]) {
       await viem.assertions.revertWithCustomError(
-        collection.write.mintWithVoucher([altered, BigInt(chainId), signature], { account: alice.account, value: altered.price }),
+        collection.write.mintWithVoucher([altered, BigInt(chainId), signature], {
+          account: alice.account,
+          value: altered.price,
+        }),
         collection,
         "InvalidVoucherSignature",
       );
@@ -138,7 +160,9 @@ describe("Collection: vouchers", () => {
       [zeroAddress],
     );
     // A signer whose role is revoked can no longer issue vouchers; a newly granted one can.
-    await factory.write.revokeRole([VOUCHER_SIGNER_ROLE, (await viem.getWalletClients())[6]!.account.address], { account: platform.account });
+    await factory.write.revokeRole([VOUCHER_SIGNER_ROLE, (await viem.getWalletClients())[6]!.account.address], {
+      account: platform.account,
+    });
     await viem.assertions.revertWithCustomError(
       collection.write.mintWithVoucher([v, BigInt(chainId), signature], { account: alice.account }),
       collection,
@@ -149,7 +173,8 @@ describe("Collection: vouchers", () => {
   });
 
   it("a voucher signed before its signer's role was revoked stays dead when the role is granted again", async () => {
-    const { collection, factory, voucher, sign, chainId, signer, platform, alice, id } = await networkHelpers.loadFixture(voucherFixture);
+    const { collection, factory, voucher, sign, chainId, signer, platform, alice, id } =
+      await networkHelpers.loadFixture(voucherFixture);
     const s = signer.account.address;
     expect(await factory.read.voucherSignerEpoch([s])).to.equal(1n);
     const old = voucher({ id: 40n });
@@ -173,7 +198,9 @@ describe("Collection: vouchers", () => {
     );
     // A voucher claiming the new epoch needs a new signature; one signed now works.
     await viem.assertions.revertWithCustomError(
-      collection.write.mintWithVoucher([{ ...old, signerEpoch: 2n }, BigInt(chainId), oldSignature], { account: alice.account }),
+      collection.write.mintWithVoucher([{ ...old, signerEpoch: 2n }, BigInt(chainId), oldSignature], {
+        account: alice.account,
+      }),
       collection,
       "InvalidVoucherSignature",
     );
@@ -189,7 +216,10 @@ describe("Collection: vouchers", () => {
     const { collection, voucher, sign, chainId, id, alice } = await networkHelpers.loadFixture(voucherFixture);
     const priced = voucher({ price: 5n });
     await viem.assertions.revertWithCustomErrorWithArgs(
-      collection.write.mintWithVoucher([priced, BigInt(chainId), await sign(priced)], { account: alice.account, value: 4n }),
+      collection.write.mintWithVoucher([priced, BigInt(chainId), await sign(priced)], {
+        account: alice.account,
+        value: 4n,
+      }),
       collection,
       "WrongPayment",
       [5n, 4n],
@@ -260,7 +290,12 @@ describe("Collection: vouchers", () => {
     );
     expect(await collection.read.isVoucherUsed([300n])).to.equal(true);
     expect(await collection.read.isVoucherUsed([301n])).to.equal(false);
-    await viem.assertions.revertWithCustomErrorWithArgs(collection.write.cancelVoucher([300n], { account: signer.account }), collection, "VoucherAlreadyUsed", [300n]);
+    await viem.assertions.revertWithCustomErrorWithArgs(
+      collection.write.cancelVoucher([300n], { account: signer.account }),
+      collection,
+      "VoucherAlreadyUsed",
+      [300n],
+    );
     await viem.assertions.revertWithCustomErrorWithArgs(
       collection.write.mintWithVoucher([v, BigInt(chainId), signature], { account: alice.account }),
       collection,
@@ -275,14 +310,25 @@ describe("Collection: vouchers", () => {
       const v = voucher({ id, quantity: 1n });
       await collection.write.mintWithVoucher([v, BigInt(chainId), await sign(v)], { account: alice.account });
     }
-    for (const id of [0n, 255n, 256n, 2n ** 256n - 1n]) expect(await collection.read.isVoucherUsed([id])).to.equal(true);
-    for (const id of [1n, 254n, 257n, 2n ** 256n - 2n]) expect(await collection.read.isVoucherUsed([id])).to.equal(false);
+    for (const id of [0n, 255n, 256n, 2n ** 256n - 1n])
+      expect(await collection.read.isVoucherUsed([id])).to.equal(true);
+    for (const id of [1n, 254n, 257n, 2n ** 256n - 2n])
+      expect(await collection.read.isVoucherUsed([id])).to.equal(false);
   });
 
   it("publishes its EIP-712 domain (ERC-5267) and separator, matching viem's hashing", async () => {
     const { collection, chainId, voucher } = await networkHelpers.loadFixture(voucherFixture);
-    const [fields, name, version, domainChainId, verifyingContract, salt, extensions] = await collection.read.eip712Domain();
-    expect({ fields, name, version, domainChainId, verifyingContract: getAddress(verifyingContract), salt, extensions }).to.deep.equal({
+    const [fields, name, version, domainChainId, verifyingContract, salt, extensions] =
+      await collection.read.eip712Domain();
+    expect({
+      fields,
+      name,
+      version,
+      domainChainId,
+      verifyingContract: getAddress(verifyingContract),
+      salt,
+      extensions,
+    }).to.deep.equal({
       fields: "0x0f",
       name: "Perkmint Collection",
       version: "1",
@@ -291,7 +337,12 @@ describe("Collection: vouchers", () => {
       salt: `0x${"0".repeat(64)}`,
       extensions: [],
     });
-    expect(mintVoucherDomain(collection.address, chainId)).to.deep.equal({ name, version, chainId, verifyingContract: collection.address });
+    expect(mintVoucherDomain(collection.address, chainId)).to.deep.equal({
+      name,
+      version,
+      chainId,
+      verifyingContract: collection.address,
+    });
     expect(await collection.read.DOMAIN_SEPARATOR()).to.equal(
       keccak256(
         `0x${[
@@ -306,7 +357,11 @@ describe("Collection: vouchers", () => {
       ),
     );
     expect(await collection.read.MINT_VOUCHER_TYPEHASH()).to.equal(
-      keccak256(toBytes("MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline,uint256 signerEpoch)")),
+      keccak256(
+        toBytes(
+          "MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline,uint256 signerEpoch)",
+        ),
+      ),
     );
     expect(mintVoucherTypes.MintVoucher.map((f) => f.name)).to.deep.equal(Object.keys(voucher()));
   });

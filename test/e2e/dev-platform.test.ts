@@ -57,7 +57,8 @@ describe("npm run dev, end to end", () => {
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
         if (output.includes("Perkmint is running")) (clearInterval(timer), resolve());
-        else if (dev.exitCode !== null) (clearInterval(timer), reject(new Error(`npm run dev exited early:\n${output}`)));
+        else if (dev.exitCode !== null)
+          (clearInterval(timer), reject(new Error(`npm run dev exited early:\n${output}`)));
       }, 50);
     });
   });
@@ -74,7 +75,9 @@ describe("npm run dev, end to end", () => {
     expect(output).to.include(demoAccounts.alice.address);
     const health = await (await fetch(`http://127.0.0.1:${apiPort}/health`)).json();
     expect(health).to.include({ ok: true, chainId: 31337, lagBlocks: "0" });
-    const holdings = await (await fetch(`http://127.0.0.1:${apiPort}/v1/wallets/${demoAccounts.alice.address}/holdings`)).json();
+    const holdings = await (
+      await fetch(`http://127.0.0.1:${apiPort}/v1/wallets/${demoAccounts.alice.address}/holdings`)
+    ).json();
     expect(holdings.items.map((i: { tokenId: string; amount: string }) => [i.tokenId, i.amount])).to.deep.equal([
       ["1", "1"],
       ["2", "3"],
@@ -83,11 +86,23 @@ describe("npm run dev, end to end", () => {
 
   it("sees a new on-chain mint through GET /v1/wallets/:address/holdings", async () => {
     const rpcUrl = `http://127.0.0.1:${chainPort}`;
-    const chain = defineChain({ id: 31337, name: "Hardhat", nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 }, rpcUrls: { default: { http: [rpcUrl] } } });
+    const chain = defineChain({
+      id: 31337,
+      name: "Hardhat",
+      nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
+      rpcUrls: { default: { http: [rpcUrl] } },
+    });
     const publicClient = createPublicClient({ chain, transport: http(rpcUrl) });
     const collections = await (await fetch(`http://127.0.0.1:${apiPort}/v1/collections`)).json();
     const collection = collections.items[0].address as `0x${string}`;
-    const receipt = await mintEdition(publicClient, walletFor(demoAccounts.carol, chain, rpcUrl), collection, 2n, 4n, 2_000_000_000_000_000n);
+    const receipt = await mintEdition(
+      publicClient,
+      walletFor(demoAccounts.carol, chain, rpcUrl),
+      collection,
+      2n,
+      4n,
+      2_000_000_000_000_000n,
+    );
 
     const url = `http://127.0.0.1:${apiPort}/v1/wallets/${demoAccounts.carol.address}/holdings`;
     let body: { asOfBlock: string; items: unknown[] } = { asOfBlock: "0", items: [] };
@@ -99,7 +114,10 @@ describe("npm run dev, end to end", () => {
   });
 
   it("refuses a second start on the same data folder while the first runs, and leaves the first alone", async () => {
-    const run = JSON.parse(await readFile(path.join(dataDir, "dev", "run.json"), "utf8")) as { owner: { pid: number }; processes: { pid: number }[] };
+    const run = JSON.parse(await readFile(path.join(dataDir, "dev", "run.json"), "utf8")) as {
+      owner: { pid: number };
+      processes: { pid: number }[];
+    };
     expect(run.owner.pid).to.equal(dev.pid);
     const second = await runDev({ PERKMINT_DATA_DIR: dataDir, DATABASE_URL: db.url, LOG_LEVEL: "warn" });
     expect(second.code).to.equal(1);
@@ -113,7 +131,9 @@ describe("npm run dev, end to end", () => {
   });
 
   it("stops the chain, the API and the indexer on SIGTERM, leaving no process behind", async () => {
-    const tracked = (JSON.parse(await readFile(path.join(dataDir, "dev", "run.json"), "utf8")) as { processes: { pid: number }[] }).processes;
+    const tracked = (
+      JSON.parse(await readFile(path.join(dataDir, "dev", "run.json"), "utf8")) as { processes: { pid: number }[] }
+    ).processes;
     expect(tracked.length).to.be.greaterThan(0);
     const exited = new Promise<number | null>((resolve) => dev.once("exit", (code) => resolve(code)));
     dev.kill("SIGTERM");
@@ -141,10 +161,13 @@ describe("npm run dev, end to end", () => {
 
 /** Runs scripts/dev.ts with `env` added to the environment until it exits; its exit code and all it printed. */
 function runDev(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/dev.ts"], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/dev.ts"], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
-  child.stdout!.on("data", (c: Buffer) => (output += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (output += c.toString()));
+  child.stdout.on("data", (c: Buffer) => (output += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (output += c.toString()));
   const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
   return new Promise((resolve) => child.once("exit", (code) => (clearTimeout(timer), resolve({ code, output }))));
 }

@@ -38,7 +38,14 @@ const REQUEST_TIMEOUT_MS = 2000;
 const SLACK_MS = 2000;
 const BOUND_MS = REQUEST_TIMEOUT_MS + SLACK_MS;
 
-type Answer = { path: string; status: number; ms: number; body: Record<string, unknown>; retryAfter: string | null; type: string };
+type Answer = {
+  path: string;
+  status: number;
+  ms: number;
+  body: Record<string, unknown>;
+  retryAfter: string | null;
+  type: string;
+};
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -90,7 +97,10 @@ describe("the running platform under dependency faults (real processes)", functi
     const [fullPort, apiPort] = [await findFreePort(), await findFreePort()];
     const full = spawnServer({ ...common, PORT: String(fullPort) });
     const api = spawnServer({ ...common, PORT: String(apiPort), PERKMINT_ROLES: "api" });
-    servers.push({ name: "api+indexer", p: full, base: `http://127.0.0.1:${fullPort}` }, { name: "api only", p: api, base: `http://127.0.0.1:${apiPort}` });
+    servers.push(
+      { name: "api+indexer", p: full, base: `http://127.0.0.1:${fullPort}` },
+      { name: "api only", p: api, base: `http://127.0.0.1:${apiPort}` },
+    );
     await Promise.all(servers.map((s) => s.p.waitFor((l) => l.msg === "HTTP API listening", 60_000)));
     db = createPool(databaseUrl, 2, { onIdleError: () => {} });
   });
@@ -135,7 +145,10 @@ describe("the running platform under dependency faults (real processes)", functi
           get(s.base, "/v1/collections"),
           get(s.base, `/v1/wallets/${owners[0]}/holdings`),
         ]);
-        for (const r of results) expect(r.ms, `${s.name} ${r.path} during ${phase}`).to.be.lessThan(r.path === "/health" ? 1500 + SLACK_MS : BOUND_MS);
+        for (const r of results)
+          expect(r.ms, `${s.name} ${r.path} during ${phase}`).to.be.lessThan(
+            r.path === "/health" ? 1500 + SLACK_MS : BOUND_MS,
+          );
         out[s.name] = results;
       }),
     );
@@ -151,10 +164,13 @@ describe("the running platform under dependency faults (real processes)", functi
       if (Object.values(last).every(test)) return last;
       await sleep(200);
     }
-    throw new Error(`${phase}: ${what} not seen within ${timeoutMs} ms; last answers: ${JSON.stringify(last).slice(0, 3000)}`);
+    throw new Error(
+      `${phase}: ${what} not seen within ${timeoutMs} ms; last answers: ${JSON.stringify(last).slice(0, 3000)}`,
+    );
   }
 
-  const healthy = (a: Answer[]) => a[0]!.status === 200 && a[0]!.body.ok === true && a[1]!.status === 200 && a[2]!.status === 200;
+  const healthy = (a: Answer[]) =>
+    a[0]!.status === 200 && a[0]!.body.ok === true && a[1]!.status === 200 && a[2]!.status === 200;
   const indexedHead = async () => {
     const head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
     return (a: Answer[]) => healthy(a) && BigInt((a[0]!.body.indexedBlock as string) ?? -1) >= head;
@@ -171,7 +187,10 @@ describe("the running platform under dependency faults (real processes)", functi
     signalFamily(tc.local.pid, "SIGSTOP");
     dependencyDown = true;
     try {
-      const seen = await until("chain unreachable in /health", (a) => a[0]!.status === 503 && a[0]!.body.chain === "unreachable" && a[0]!.body.database === "ok");
+      const seen = await until(
+        "chain unreachable in /health",
+        (a) => a[0]!.status === 503 && a[0]!.body.chain === "unreachable" && a[0]!.body.database === "ok",
+      );
       for (const a of Object.values(seen)) expect([a[1]!.status, a[2]!.status]).to.deep.equal([200, 200]);
     } finally {
       signalFamily(tc.local.pid, "SIGCONT");
@@ -184,11 +203,16 @@ describe("the running platform under dependency faults (real processes)", functi
 
   it("chain gone (connections refused and reset, WebSocket too): the same, and the subscription comes back", async function () {
     phase = "chain gone";
-    const lostBefore = logsOf("api+indexer").filter((l) => String(l.msg).startsWith("newHeads subscription lost")).length;
+    const lostBefore = logsOf("api+indexer").filter((l) =>
+      String(l.msg).startsWith("newHeads subscription lost"),
+    ).length;
     await proxy.down();
     dependencyDown = true;
     try {
-      await until("chain unreachable in /health", (a) => a[0]!.status === 503 && a[0]!.body.chain === "unreachable" && a[1]!.status === 200);
+      await until(
+        "chain unreachable in /health",
+        (a) => a[0]!.status === 503 && a[0]!.body.chain === "unreachable" && a[1]!.status === 200,
+      );
       await sleep(1500); // reconnect attempts keep failing meanwhile
     } finally {
       await proxy.up();
@@ -198,7 +222,10 @@ describe("the running platform under dependency faults (real processes)", functi
     await sendOps(tc, token, randomOps());
     await until("healthy at the head again", await indexedHead());
     const logs = logsOf("api+indexer");
-    expect(logs.filter((l) => String(l.msg).startsWith("newHeads subscription lost")).length - lostBefore, "the loss is logged once").to.equal(1);
+    expect(
+      logs.filter((l) => String(l.msg).startsWith("newHeads subscription lost")).length - lostBefore,
+      "the loss is logged once",
+    ).to.equal(1);
     await servers[0]!.p.waitFor((l) => l.msg === "newHeads subscription restored", 30_000);
   });
 
@@ -228,7 +255,11 @@ describe("the running platform under dependency faults (real processes)", functi
     try {
       const seen = await until(
         "database unreachable everywhere",
-        (a) => a[0]!.status === 503 && a[0]!.body.database === "unreachable" && [503, 504].includes(a[1]!.status) && [503, 504].includes(a[2]!.status),
+        (a) =>
+          a[0]!.status === 503 &&
+          a[0]!.body.database === "unreachable" &&
+          [503, 504].includes(a[1]!.status) &&
+          [503, 504].includes(a[2]!.status),
       );
       for (const a of Object.values(seen)) {
         for (const r of a.slice(1)) {
@@ -253,7 +284,10 @@ describe("the running platform under dependency faults (real processes)", functi
     signalFamily(postgres.pid!, "SIGKILL");
     dependencyDown = true;
     try {
-      const seen = await until("database unreachable everywhere", (a) => a[0]!.body.database === "unreachable" && a[1]!.status === 503 && a[2]!.status === 503);
+      const seen = await until(
+        "database unreachable everywhere",
+        (a) => a[0]!.body.database === "unreachable" && a[1]!.status === 503 && a[2]!.status === 503,
+      );
       for (const a of Object.values(seen)) expect(a[1]!.retryAfter).to.equal("5");
       await sendOps(tc, token, randomOps()); // the chain moves on while the database is down
       await sleep(3000); // the indexer retries meanwhile (every 100 ms to 10 s, with backoff)
@@ -271,8 +305,13 @@ describe("the running platform under dependency faults (real processes)", functi
     }
     phase = "database back";
     await until("healthy at the head again", await indexedHead(), 30_000);
-    const after = logsOf("api+indexer").slice(mark).map((l) => String(l.msg));
-    expect(after.some((m) => /^database \((indexer|writer lock)\) available again/.test(m)), JSON.stringify(after)).to.equal(true);
+    const after = logsOf("api+indexer")
+      .slice(mark)
+      .map((l) => String(l.msg));
+    expect(
+      after.some((m) => /^database \((indexer|writer lock)\) available again/.test(m)),
+      JSON.stringify(after),
+    ).to.equal(true);
   });
 
   it("database restarted (fast shutdown and start): answers stay bounded, then recover without a restart", async function () {
@@ -298,19 +337,40 @@ describe("the running platform under dependency faults (real processes)", functi
     const { abi } = await benchTokenArtifact();
     for (const owner of owners) {
       const ids = Array.from({ length: IDS }, (_, i) => BigInt(i + 1));
-      const balances = (await tc.publicClient.readContract({ address: token, abi, functionName: "balanceOfBatch", args: [ids.map(() => owner), ids] })) as bigint[];
-      const expected = ids.flatMap((id, i) => (balances[i]! > 0n ? [{ collection: getAddress(token), tokenId: id.toString(), amount: balances[i]!.toString() }] : []));
+      const balances = (await tc.publicClient.readContract({
+        address: token,
+        abi,
+        functionName: "balanceOfBatch",
+        args: [ids.map(() => owner), ids],
+      })) as bigint[];
+      const expected = ids.flatMap((id, i) =>
+        balances[i]! > 0n
+          ? [{ collection: getAddress(token), tokenId: id.toString(), amount: balances[i]!.toString() }]
+          : [],
+      );
       for (const s of servers) {
         const res = await get(s.base, `/v1/wallets/${owner}/holdings`);
         expect(res.body.items, `${s.name} ${owner}`).to.deep.equal(expected);
       }
     }
-    const unexpected = answers.filter((a) => a.status >= 500 && !a.dependencyDown && !(a.path === "/health" && a.status === 503));
+    const unexpected = answers.filter(
+      (a) => a.status >= 500 && !a.dependencyDown && !(a.path === "/health" && a.status === 503),
+    );
     // Just after a dependency came back, an answer may still carry its fault (a 503 while the pools reconnect):
     // those are 503/504 problems with Retry-After, never a 500.
-    expect(unexpected.filter((a) => a.status === 500 || a.retryAfter === null), JSON.stringify(unexpected.slice(0, 5))).to.deep.equal([]);
-    expect(answers.filter((a) => a.status === 500), "no 500 at all").to.deep.equal([]);
-    for (const s of servers) expect(s.p.logs.filter((l) => l.msg === "unhandled error"), s.name).to.deep.equal([]);
+    expect(
+      unexpected.filter((a) => a.status === 500 || a.retryAfter === null),
+      JSON.stringify(unexpected.slice(0, 5)),
+    ).to.deep.equal([]);
+    expect(
+      answers.filter((a) => a.status === 500),
+      "no 500 at all",
+    ).to.deep.equal([]);
+    for (const s of servers)
+      expect(
+        s.p.logs.filter((l) => l.msg === "unhandled error"),
+        s.name,
+      ).to.deep.equal([]);
     if (process.env.FAULTS_SUMMARY) {
       // Per phase: the statuses seen and the slowest answer (FAULTS_SUMMARY=1 prints it).
       const phases = new Map<string, { statuses: Set<string>; maxMs: number; healthMaxMs: number }>();
@@ -321,7 +381,10 @@ describe("the running platform under dependency faults (real processes)", functi
         else p.maxMs = Math.max(p.maxMs, a.ms);
         phases.set(a.phase, p);
       }
-      for (const [name, p] of phases) console.log(`    ${name}: ${[...p.statuses].sort().join(", ")}; slowest /v1 ${p.maxMs} ms, /health ${p.healthMaxMs} ms`);
+      for (const [name, p] of phases)
+        console.log(
+          `    ${name}: ${[...p.statuses].sort().join(", ")}; slowest /v1 ${p.maxMs} ms, /health ${p.healthMaxMs} ms`,
+        );
     }
   });
 

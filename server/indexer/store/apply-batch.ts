@@ -21,12 +21,26 @@ import { lockChain } from "./sql.ts";
  * for `after` (the previous batch's commit) before the part that must see it: the checkpoint guard, balances, supply
  * and the checkpoint itself. If `after` fails, this batch rolls back too.
  */
-export async function applyBatch(db: pg.Pool, batch: Batch | PreparedBatch, after?: Promise<unknown>): Promise<ApplyResult> {
+export async function applyBatch(
+  db: pg.Pool,
+  batch: Batch | PreparedBatch,
+  after?: Promise<unknown>,
+): Promise<ApplyResult> {
   const prepared = "eventChunks" in batch ? batch : prepareBatch(batch);
   return writeBatch(db, prepared, after);
 }
 
-const EVENT_COLUMNS = ["chain_id", "block_number", "tx_hash", "log_index", "address", "name", "args", "from_address", "to_address"];
+const EVENT_COLUMNS = [
+  "chain_id",
+  "block_number",
+  "tx_hash",
+  "log_index",
+  "address",
+  "name",
+  "args",
+  "from_address",
+  "to_address",
+];
 
 async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<unknown>): Promise<ApplyResult> {
   const { batch, moves } = prepared;
@@ -58,7 +72,9 @@ async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<
       return { eventsApplied: 0, transfersApplied: 0, alreadyApplied: true };
     }
     const matches = batch.previous
-      ? current !== null && current.blockNumber === batch.previous.blockNumber && current.blockHash === batch.previous.blockHash
+      ? current !== null &&
+        current.blockNumber === batch.previous.blockNumber &&
+        current.blockHash === batch.previous.blockHash
       : current === null;
     if (!matches) throw new CheckpointMovedError(batch.chainId);
     if (duplicate) throw duplicate;

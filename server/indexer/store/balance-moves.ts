@@ -32,9 +32,10 @@ export type BalanceMoves = {
 
 /** The typed arrays of a BalanceMoves, to be moved (not copied) to another thread. */
 export function movesTransferList(m: BalanceMoves): ArrayBuffer[] {
-  return [m.editionOfSlot, m.fromSlot, m.toSlot, m.amount, m.blockNumber, m.blockTime].map((a) => a.buffer as ArrayBuffer);
+  return [m.editionOfSlot, m.fromSlot, m.toSlot, m.amount, m.blockNumber, m.blockTime].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
 }
-
 
 /** A token id or amount as a map key or a number: a double when exact, else its decimal text. */
 export type Amount = number | bigint;
@@ -48,7 +49,6 @@ function addAmounts(a: Amount, b: Amount): Amount {
   if (typeof a === "number" && typeof b === "number" && a + b <= Number.MAX_SAFE_INTEGER) return a + b;
   return BigInt(a) + BigInt(b);
 }
-
 
 /** A growable column of numbers in a typed array: no garbage per value, and it crosses threads as one buffer. */
 class Column<A extends Int32Array | Float64Array> {
@@ -83,13 +83,17 @@ function ownerKey(src: Buffer, start: number): number {
   return key;
 }
 
-
 const ZERO_DIGITS = "0".repeat(40);
 
 export class MovesBuilder {
   private readonly keys = { collection: [] as string[], tokenId: [] as string[], owner: [] as string[] };
   private readonly editionOfSlot = new Column(new Int32Array(64));
-  private readonly editions = { collection: [] as string[], tokenId: [] as string[], minted: [] as Amount[], burned: [] as Amount[] };
+  private readonly editions = {
+    collection: [] as string[],
+    tokenId: [] as string[],
+    minted: [] as Amount[],
+    burned: [] as Amount[],
+  };
   /** collection → token id (exact double or bigint) → edition. */
   private readonly editionIndex = new Map<string, Map<number | bigint, number>>();
   /** Owner (40 lowercase hex digits, no 0x) → owner number; and the same by hash of the digits, for the byte path. */
@@ -193,7 +197,12 @@ export class MovesBuilder {
     return {
       keys: this.keys,
       editionOfSlot: this.editionOfSlot.finish(),
-      editions: { collection: e.collection, tokenId: e.tokenId, minted: e.minted.map(String), burned: e.burned.map(String) },
+      editions: {
+        collection: e.collection,
+        tokenId: e.tokenId,
+        minted: e.minted.map(String),
+        burned: e.burned.map(String),
+      },
       fromSlot: this.fromSlot.finish(),
       toSlot: this.toSlot.finish(),
       amount: this.bigAmount ? new Float64Array(0) : this.amount.finish(),
@@ -205,13 +214,17 @@ export class MovesBuilder {
   }
 }
 
-
 /**
  * Balances and held-since after walking the batch's transfers in chain order from the stored `start` amounts.
  * Held-since must see every return to zero, even inside a batch. Generic over the number type: doubles when every
  * amount and sum is exact in one (nearly always), bigints otherwise.
  */
-export function walkBalances<N extends number | bigint>(m: BalanceMoves, start: N[], amountOf: (i: number) => N, zero: N) {
+export function walkBalances<N extends number | bigint>(
+  m: BalanceMoves,
+  start: N[],
+  amountOf: (i: number) => N,
+  zero: N,
+) {
   const amount = [...start];
   const since: number[] = new Array<number>(start.length).fill(-2); // -2: unchanged, -1: none, else a transfer
   const move = (slot: number, after: N, i: number) => {
@@ -229,4 +242,3 @@ export function walkBalances<N extends number | bigint>(m: BalanceMoves, start: 
   }
   return { amount, since };
 }
-

@@ -28,7 +28,15 @@ export type PreparedBatch = {
   blocks: { number: string[]; hash: string[]; time: string[] };
 };
 
-type TransferArgs = { operator: string; from: string; to: string; id?: string; value?: string; ids?: string[]; values?: string[] };
+type TransferArgs = {
+  operator: string;
+  from: string;
+  to: string;
+  id?: string;
+  value?: string;
+  ids?: string[];
+  values?: string[];
+};
 
 const jsonStrings = (items: string[]) => (items.length === 0 ? "[]" : `["${items.join('","')}"]`);
 
@@ -64,7 +72,12 @@ function readWord(src: Buffer, start: number): Amount {
 }
 
 /** The uint256[] whose offset is in word `offsetWord` of ABI data (digits from `data`): its first item's word, its length. */
-function arrayAt(src: Buffer, data: number, words: number, offsetWord: number): { first: number; length: number } | null {
+function arrayAt(
+  src: Buffer,
+  data: number,
+  words: number,
+  offsetWord: number,
+): { first: number; length: number } | null {
   const offset = readWord(src, data + offsetWord * 64);
   if (typeof offset !== "number" || offset % 32 !== 0 || offset / 32 >= words) return null;
   const length = readWord(src, data + offset * 2);
@@ -121,7 +134,8 @@ export class BatchBuilder {
   /** A decoded event; `time` is its block's unix time. */
   addEvent(e: ChainEvent, time: number) {
     if (this.enter(Number(e.blockNumber), time)) this.blocks.hash.push(e.blockHash);
-    else if (e.blockHash !== this.blocks.hash.at(-1)) throw new Error(`Events of block ${e.blockNumber} name two block hashes`);
+    else if (e.blockHash !== this.blocks.hash.at(-1))
+      throw new Error(`Events of block ${e.blockNumber} name two block hashes`);
     this.events++;
     const name = copyValue(e.name);
     const args = argsText(e);
@@ -131,7 +145,17 @@ export class BatchBuilder {
     const to = isTransfer ? a.to : "\\N";
     const { chainId, blockText } = this;
     this.rows
-      .row(chainId.length + blockText.length + e.txHash.length + e.address.length + name.length + args.length + from.length + to.length + 40)
+      .row(
+        chainId.length +
+          blockText.length +
+          e.txHash.length +
+          e.address.length +
+          name.length +
+          args.length +
+          from.length +
+          to.length +
+          40,
+      )
       .value(chainId)
       .value(blockText)
       .value(e.txHash)
@@ -143,7 +167,14 @@ export class BatchBuilder {
       .last(to);
     if (e.name === "TransferSingle") {
       const edition = this.moves.edition(e.address, exactAmount(a.id!));
-      this.moves.add(edition, this.moves.owner(a.from.slice(2)), this.moves.owner(a.to.slice(2)), exactAmount(a.value!), this.blockNumber, this.time);
+      this.moves.add(
+        edition,
+        this.moves.owner(a.from.slice(2)),
+        this.moves.owner(a.to.slice(2)),
+        exactAmount(a.value!),
+        this.blockNumber,
+        this.time,
+      );
     } else if (e.name === "TransferBatch") {
       const from = this.moves.owner(a.from.slice(2));
       const to = this.moves.owner(a.to.slice(2));
@@ -182,7 +213,8 @@ export class BatchBuilder {
       values = valueArray.first;
       count = idArray.length;
     }
-    if (this.enter(t.blockNumber[row]!, time)) this.blocks.hash.push(latin1(src, t.blockHash[row]!, t.blockHash[row]! + 66));
+    if (this.enter(t.blockNumber[row]!, time))
+      this.blocks.hash.push(latin1(src, t.blockHash[row]!, t.blockHash[row]! + 66));
     this.events++;
     const topic1 = t.topics[row * 4 + 1]! + 26;
     const from = t.topics[row * 4 + 2]! + 26;
@@ -217,7 +249,14 @@ export class BatchBuilder {
       }
       w.bytes(ARGS_IDS).amounts(idList).bytes(ARGS_VALUES).amounts(valueList).text("]}");
       for (let i = 0; i < count; i++) {
-        this.moves.add(this.moves.edition(address, idList[i]!), fromOwner, toOwner, valueList[i]!, this.blockNumber, this.time);
+        this.moves.add(
+          this.moves.edition(address, idList[i]!),
+          fromOwner,
+          toOwner,
+          valueList[i]!,
+          this.blockNumber,
+          this.time,
+        );
       }
     }
     w.tab().hex(src, from, 40).tab().hex(src, to, 40).end();
@@ -225,7 +264,14 @@ export class BatchBuilder {
   }
 
   finish(batch: Omit<Batch, "events">): PreparedBatch {
-    return { batch, eventCount: this.events, eventChunks: this.rows.chunks(), moves: this.moves.finish(), collections: this.collections, blocks: this.blocks };
+    return {
+      batch,
+      eventCount: this.events,
+      eventChunks: this.rows.chunks(),
+      moves: this.moves.finish(),
+      collections: this.collections,
+      blocks: this.blocks,
+    };
   }
 }
 

@@ -25,7 +25,12 @@ export async function readRecentBlocks(db: Queryable, chainId: number, limit: nu
      WHERE chain_id = $1 ORDER BY number DESC LIMIT $2`,
     [chainId, limit],
   );
-  return rows.map((r) => ({ number: BigInt(r.number), hash: r.hash, parentHash: r.parent_hash, timestamp: BigInt(r.ts) }));
+  return rows.map((r) => ({
+    number: BigInt(r.number),
+    hash: r.hash,
+    parentHash: r.parent_hash,
+    timestamp: BigInt(r.ts),
+  }));
 }
 
 /**
@@ -54,7 +59,10 @@ export async function rollbackTo(
       "SELECT count(*)::text AS n FROM token_transfer WHERE chain_id = $1 AND block_number > $2",
       [chainId, above],
     );
-    const events = await tx.query("DELETE FROM chain_event WHERE chain_id = $1 AND block_number > $2", [chainId, above]);
+    const events = await tx.query("DELETE FROM chain_event WHERE chain_id = $1 AND block_number > $2", [
+      chainId,
+      above,
+    ]);
     if ((removed.rowCount ?? 0) > 0 || (events.rowCount ?? 0) > 0) await recomputeProjections(tx, chainId, false);
     await tx.query("DELETE FROM collection WHERE chain_id = $1 AND created_block > $2", [chainId, above]);
     await tx.query("DELETE FROM event_block WHERE chain_id = $1 AND number > $2", [chainId, above]);
@@ -82,7 +90,15 @@ export async function resetChainIndex(db: pg.Pool | pg.Client, chainId: number) 
   try {
     await client.query("BEGIN");
     await lockChain(client, chainId);
-    for (const table of ["chain_event", "event_block", "token_balance", "token_supply", "collection", "indexed_block", "indexer_checkpoint"]) {
+    for (const table of [
+      "chain_event",
+      "event_block",
+      "token_balance",
+      "token_supply",
+      "collection",
+      "indexed_block",
+      "indexer_checkpoint",
+    ]) {
       await client.query(`DELETE FROM ${table} WHERE chain_id = $1`, [chainId]);
     }
     await client.query("COMMIT");

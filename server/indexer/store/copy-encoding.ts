@@ -13,7 +13,9 @@ import { IndexInvariantError } from "./model.ts";
 
 /** COPY text format: backslash, tab, newline and carriage return escaped. */
 export function copyValue(text: string): string {
-  return /[\\\t\n\r]/.test(text) ? text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r") : text;
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/\\/g, "\\\\").replace(/\t/g, "\\t").replace(/\n/g, "\\n").replace(/\r/g, "\\r")
+    : text;
 }
 
 /**
@@ -27,7 +29,8 @@ const COPY_BUFFER_SIZE = 1 << 20;
 /** Takes back the buffers of COPY chunks that were written (those of the standard size; at most 32 are kept). */
 export function recycleCopyChunks(chunks: ArrayBufferLike[]) {
   for (const buffer of chunks) {
-    if (buffer.byteLength === COPY_BUFFER_SIZE && spareCopyBuffers.length < 32 && buffer instanceof ArrayBuffer) spareCopyBuffers.push(buffer);
+    if (buffer.byteLength === COPY_BUFFER_SIZE && spareCopyBuffers.length < 32 && buffer instanceof ArrayBuffer)
+      spareCopyBuffers.push(buffer);
   }
 }
 
@@ -131,7 +134,10 @@ export class CopyWriter {
   }
   /** Amounts as the items of a JSON array of strings: `"1","2"`. */
   amounts(list: Amount[]) {
-    for (let i = 0; i < list.length; i++) this.text(i > 0 ? ',"' : '"').amount(list[i]!).text('"');
+    for (let i = 0; i < list.length; i++)
+      this.text(i > 0 ? ',"' : '"')
+        .amount(list[i]!)
+        .text('"');
     return this;
   }
   chunks(): Buffer[] {
@@ -148,7 +154,8 @@ export class CopyWriter {
  */
 export function asciiJson(value: unknown): string {
   let json = JSON.stringify(value);
-  if (json.includes("\\u0000")) json = JSON.stringify(value, (_key, v: unknown) => (typeof v === "string" ? v.replaceAll("\0", "\ufffd") : v));
+  if (json.includes("\\u0000"))
+    json = JSON.stringify(value, (_key, v: unknown) => (typeof v === "string" ? v.replaceAll("\0", "\ufffd") : v));
   // eslint-disable-next-line no-control-regex -- the ASCII range, control characters included, is the point here
   if (!/[^\x00-\x7f]/.test(json)) return json;
   // eslint-disable-next-line no-control-regex -- as above
@@ -167,7 +174,9 @@ export async function copyRows(tx: pg.PoolClient, table: string, columns: string
     await pipeline(Readable.from(chunks), stream);
   } catch (error) {
     if ((error as { code?: string }).code === "23505") {
-      throw new IndexInvariantError(`${table}: a row of this batch was already stored above the checkpoint (${(error as Error).message}).`);
+      throw new IndexInvariantError(
+        `${table}: a row of this batch was already stored above the checkpoint (${(error as Error).message}).`,
+      );
     }
     throw error;
   }

@@ -30,7 +30,9 @@ export class CheckpointMovedError extends Error {
 /** Something that must never happen did: the database holds rows the checkpoint says it should not. */
 export class IndexInvariantError extends Error {
   constructor(message: string) {
-    super(`${message} Run \`npm run indexer:rebuild -- --rewind <block>\` to rewind below it, then restart the indexer.`);
+    super(
+      `${message} Run \`npm run indexer:rebuild -- --rewind <block>\` to rewind below it, then restart the indexer.`,
+    );
     this.name = "IndexInvariantError";
   }
 }

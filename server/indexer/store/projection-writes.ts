@@ -41,7 +41,11 @@ export function projectTransfers(m: BalanceMoves, stored: StoredBalances): Proje
   const removed: ProjectionChanges["removed"] = { c: [], t: [], o: [] };
   const e = m.editions;
   const holders: number[] = new Array<number>(e.collection.length).fill(0);
-  const changes = { upsert, removed, supply: { c: e.collection, t: e.tokenId, minted: e.minted, burned: e.burned, holders } };
+  const changes = {
+    upsert,
+    removed,
+    supply: { c: e.collection, t: e.tokenId, minted: e.minted, burned: e.burned, holders },
+  };
   if (m.fromSlot.length === 0) return changes;
   const slots = m.keys.owner.length;
   const startText: string[] = new Array<string>(slots).fill("0");
@@ -162,7 +166,12 @@ export async function writeProjections(
       collections.map((x) => x.contractUri),
       collections.map((x) => x.createdBlock.toString()),
       collections.map((x) => x.createdTx),
-      ...[headerRows.map((h) => h.number.toString()), headerRows.map((h) => h.hash), headerRows.map((h) => h.parentHash), headerRows.map((h) => h.timestamp.toString())].map(arrayParam),
+      ...[
+        headerRows.map((h) => h.number.toString()),
+        headerRows.map((h) => h.hash),
+        headerRows.map((h) => h.parentHash),
+        headerRows.map((h) => h.timestamp.toString()),
+      ].map(arrayParam),
       head.number.toString(),
       head.hash,
       ...[eventBlocks.number, eventBlocks.hash, eventBlocks.time].map(arrayParam),

@@ -14,7 +14,9 @@ import { inTransaction, lockChain } from "./sql.ts";
  */
 export async function recomputeProjections(tx: pg.PoolClient, chainId: number, all: boolean) {
   const keyFilter = (owner: string) =>
-    all ? "" : `AND (tt.collection, tt.token_id, tt.${owner}) IN (SELECT collection, token_id, owner FROM affected_key)`;
+    all
+      ? ""
+      : `AND (tt.collection, tt.token_id, tt.${owner}) IN (SELECT collection, token_id, owner FROM affected_key)`;
   await tx.query(
     all
       ? "DELETE FROM token_balance WHERE chain_id = $1"
@@ -49,7 +51,9 @@ export async function recomputeProjections(tx: pg.PoolClient, chainId: number, a
      WHERE s.amount <> 0`,
     [chainId, ZERO_ADDRESS],
   );
-  const tokenFilter = all ? "" : "AND (collection, token_id) IN (SELECT DISTINCT collection, token_id FROM affected_key)";
+  const tokenFilter = all
+    ? ""
+    : "AND (collection, token_id) IN (SELECT DISTINCT collection, token_id FROM affected_key)";
   await tx.query(`DELETE FROM token_supply WHERE chain_id = $1 ${tokenFilter}`, [chainId]);
   await tx.query(
     `WITH flows AS (
@@ -82,9 +86,14 @@ export async function rebuildProjections(db: pg.Pool, chainId: number): Promise<
        FROM chain_event WHERE chain_id = $1 AND name = 'CollectionCreated' ON CONFLICT DO NOTHING`,
       [chainId],
     );
-    const transfers = await tx.query<{ n: string }>("SELECT count(*)::text AS n FROM token_transfer WHERE chain_id = $1", [chainId]);
+    const transfers = await tx.query<{ n: string }>(
+      "SELECT count(*)::text AS n FROM token_transfer WHERE chain_id = $1",
+      [chainId],
+    );
     await recomputeProjections(tx, chainId, true);
-    const events = await tx.query<{ n: string }>("SELECT count(*)::text AS n FROM chain_event WHERE chain_id = $1", [chainId]);
+    const events = await tx.query<{ n: string }>("SELECT count(*)::text AS n FROM chain_event WHERE chain_id = $1", [
+      chainId,
+    ]);
     return { events: Number(events.rows[0]!.n), transfers: Number(transfers.rows[0]!.n) };
   });
 }

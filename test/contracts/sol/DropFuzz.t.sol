@@ -20,17 +20,21 @@ contract DropFuzzTest is TestBase {
         collection = Collection(factory.createCollection("", address(0), 0, 1_000));
     }
 
-    function _edition(Collection collection, uint32 maxSupply, uint16 referralBps, uint80 price, uint24 walletLimit)
-        internal
-        returns (uint256 id)
-    {
+    function _edition(
+        Collection collection,
+        uint32 maxSupply,
+        uint16 referralBps,
+        uint80 price,
+        uint24 walletLimit
+    ) internal returns (uint256 id) {
         ICollectionTypes.Phase[] memory phases = new ICollectionTypes.Phase[](3);
         for (uint256 i; i < 3; ++i) {
             phases[i] = ICollectionTypes.Phase(0, type(uint32).max, price, walletLimit, bytes32(0));
         }
         vm.prank(PARTNER);
         id = collection.createEdition(
-            ICollectionTypes.EditionSettings(maxSupply, referralBps, false, false, address(0), 0, ""), phases
+            ICollectionTypes.EditionSettings(maxSupply, referralBps, false, false, address(0), 0, ""),
+            phases
         );
     }
 
@@ -57,9 +61,12 @@ contract DropFuzzTest is TestBase {
     }
 
     /// @notice A holder's packed word keeps balance and phase counters apart under mints, transfers and burns.
-    function testFuzz_packedCountersNeverBleed(uint24 limit, uint256[3] memory quantities, uint256 moved, uint256 burned)
-        public
-    {
+    function testFuzz_packedCountersNeverBleed(
+        uint24 limit,
+        uint256[3] memory quantities,
+        uint256 moved,
+        uint256 burned
+    ) public {
         limit = uint24(bound(limit, 1, type(uint24).max));
         Collection collection = _deploy(0);
         uint256 id = _edition(collection, type(uint32).max, 0, 0, limit);
@@ -93,7 +100,13 @@ contract DropFuzzTest is TestBase {
             }
             vm.prank(BUYER);
             vm.expectRevert(
-                abi.encodeWithSelector(ICollectionTypes.ExceedsWalletLimit.selector, id, uint256(limit), uint256(limit), 1)
+                abi.encodeWithSelector(
+                    ICollectionTypes.ExceedsWalletLimit.selector,
+                    id,
+                    uint256(limit),
+                    uint256(limit),
+                    1
+                )
             );
             collection.mint(id, BUYER, 1, p, address(0));
         }
@@ -114,11 +127,17 @@ contract DropFuzzTest is TestBase {
         Collection collection = _deploy(feeBps);
         uint256 id = _edition(collection, type(uint32).max, referralBps, price, 0);
         for (uint256 i; i < quantities.length; ++i) {
-            _buy(collection, id, uint256(price) * bound(quantities[i], 1, 50), (referredMask >> i) & 1 == 1, referralBps);
+            _buy(
+                collection,
+                id,
+                uint256(price) * bound(quantities[i], 1, 50),
+                (referredMask >> i) & 1 == 1,
+                referralBps
+            );
         }
         uint256 paid = _paid;
         uint256 referral = _referral;
-        uint256 platform = paid * feeBps / 10_000;
+        uint256 platform = (paid * feeBps) / 10_000;
         assertEq(collection.platformBalance(), platform, "platform share");
         assertEq(collection.referralBalance(REFERRER), referral, "referral share");
         assertEq(collection.partnerBalance(), paid - platform - referral, "partner gets the rest");
@@ -138,7 +157,7 @@ contract DropFuzzTest is TestBase {
         vm.prank(BUYER);
         collection.mint{value: cost}(id, BUYER, price == 0 ? 1 : cost / price, 0, referred ? REFERRER : address(0));
         _paid += cost;
-        if (referred) _referral += cost * referralBps / 10_000;
+        if (referred) _referral += (cost * referralBps) / 10_000;
     }
 
     /// @notice The invariant handler's actions really succeed (so the invariants test something).
@@ -155,7 +174,8 @@ contract DropFuzzTest is TestBase {
         vm.startPrank(PARTNER);
         for (uint256 i; i < 3; ++i) {
             collection.createEdition(
-                ICollectionTypes.EditionSettings(30, 1_000, i == 1, true, address(0), 0, ""), phases
+                ICollectionTypes.EditionSettings(30, 1_000, i == 1, true, address(0), 0, ""),
+                phases
             );
         }
         vm.stopPrank();

@@ -84,7 +84,7 @@ contract DropHandler {
 
     /// @dev The partner or one of the actors: the accounts roles and ownership move between.
     function _member(uint256 seed) private view returns (address) {
-        return seed % (actors.length + 1) == 0 ? partner : actors[seed % (actors.length + 1) - 1];
+        return seed % (actors.length + 1) == 0 ? partner : actors[(seed % (actors.length + 1)) - 1];
     }
 
     function _role(bool admin) private pure returns (bytes32) {
@@ -97,9 +97,13 @@ contract DropHandler {
         return (role == bytes32(0) && account == collection.owner()) || grantedInTerm[ownershipTerm][role][account];
     }
 
-    function mint(uint256 senderSeed, uint256 recipientSeed, uint256 editionSeed, uint256 quantity, uint256 referrerSeed)
-        external
-    {
+    function mint(
+        uint256 senderSeed,
+        uint256 recipientSeed,
+        uint256 editionSeed,
+        uint256 quantity,
+        uint256 referrerSeed
+    ) external {
         calls[this.mint.selector]++;
         address sender = _sender(senderSeed);
         address to = _actor(recipientSeed);
@@ -124,16 +128,31 @@ contract DropHandler {
         proof[0] = leaves[1 - which];
         uint256 allowance = allowances[which] + (lie ? 1 : 0);
         vm.prank(sender);
-        try collection.mintAllowlisted{value: PRICE * quantity}(LIMITED, listed[which], quantity, 1, address(0), allowance, proof) {
+        try
+            collection.mintAllowlisted{value: PRICE * quantity}(
+                LIMITED,
+                listed[which],
+                quantity,
+                1,
+                address(0),
+                allowance,
+                proof
+            )
+        {
             _checkNotPaused(LIMITED);
             paidIn += PRICE * quantity;
             _booked(LIMITED, 1, listed[which], quantity);
         } catch {}
     }
 
-    function mintWithVoucher(uint256 senderSeed, uint256 recipientSeed, uint256 editionSeed, uint256 quantity, uint256 voucherId, uint256 price)
-        external
-    {
+    function mintWithVoucher(
+        uint256 senderSeed,
+        uint256 recipientSeed,
+        uint256 editionSeed,
+        uint256 quantity,
+        uint256 voucherId,
+        uint256 price
+    ) external {
         calls[this.mintWithVoucher.selector]++;
         address sender = _sender(senderSeed);
         ICollectionTypes.MintVoucher memory v = ICollectionTypes.MintVoucher({
@@ -147,7 +166,14 @@ contract DropHandler {
         });
         bytes32 structHash = keccak256(
             abi.encode(
-                collection.MINT_VOUCHER_TYPEHASH(), v.recipient, v.edition, v.quantity, v.price, v.id, v.deadline, v.signerEpoch
+                collection.MINT_VOUCHER_TYPEHASH(),
+                v.recipient,
+                v.edition,
+                v.quantity,
+                v.price,
+                v.id,
+                v.deadline,
+                v.signerEpoch
             )
         );
         bytes32 digest = keccak256(abi.encodePacked("\x19\x01", collection.DOMAIN_SEPARATOR(), structHash));
@@ -242,8 +268,15 @@ contract DropHandler {
         address creator = _member(creatorSeed);
         ICollectionTypes.Phase[] memory phases = new ICollectionTypes.Phase[](1);
         phases[0] = ICollectionTypes.Phase(0, type(uint32).max, uint80(PRICE), 0, bytes32(0));
-        ICollectionTypes.EditionSettings memory settings =
-            ICollectionTypes.EditionSettings(1_000, 0, false, false, address(0), 0, "");
+        ICollectionTypes.EditionSettings memory settings = ICollectionTypes.EditionSettings(
+            1_000,
+            0,
+            false,
+            false,
+            address(0),
+            0,
+            ""
+        );
         for (uint256 i; i < 1 + (count % 8); ++i) {
             vm.prank(creator);
             try collection.createEdition(settings, phases) {} catch {}
@@ -263,7 +296,8 @@ contract DropHandler {
         if (action == 0) {
             try collection.grantRole(role, account) {
                 if (!callerIsAdmin) brokenRoleRule = "granted by a non-admin";
-                if (!(role == bytes32(0) && account == collection.owner())) grantedInTerm[ownershipTerm][role][account] = true;
+                if (!(role == bytes32(0) && account == collection.owner()))
+                    grantedInTerm[ownershipTerm][role][account] = true;
             } catch {}
         } else if (action == 1) {
             try collection.revokeRole(role, account) {
@@ -273,7 +307,8 @@ contract DropHandler {
             } catch {}
         } else {
             try collection.renounceRole(role, caller) {
-                if (role == bytes32(0) && caller == collection.owner()) brokenRoleRule = "owner renounced its admin role";
+                if (role == bytes32(0) && caller == collection.owner())
+                    brokenRoleRule = "owner renounced its admin role";
                 grantedInTerm[ownershipTerm][role][caller] = false;
             } catch {}
         }

@@ -52,12 +52,14 @@ contract DropInvariantsTest is TestBase {
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
-    function _settings(uint32 maxSupply, uint16 referralBps, bool soulbound, bool redeemable)
-        private
-        pure
-        returns (ICollectionTypes.EditionSettings memory)
-    {
-        return ICollectionTypes.EditionSettings(maxSupply, referralBps, soulbound, redeemable, address(0), 0, "ipfs://e");
+    function _settings(
+        uint32 maxSupply,
+        uint16 referralBps,
+        bool soulbound,
+        bool redeemable
+    ) private pure returns (ICollectionTypes.EditionSettings memory) {
+        return
+            ICollectionTypes.EditionSettings(maxSupply, referralBps, soulbound, redeemable, address(0), 0, "ipfs://e");
     }
 
     /// @notice Total minted per edition never exceeds max supply, and equals what the handler saw minted.
@@ -138,7 +140,10 @@ contract DropInvariantsTest is TestBase {
         try this.probeUnpause() {
             assertTrue(false, "the probe must revert");
         } catch (bytes memory result) {
-            assertTrue(result.length == 68 && bytes4(result) == UnpauseProbe.selector, "unpause failed within the bound");
+            assertTrue(
+                result.length == 68 && bytes4(result) == UnpauseProbe.selector,
+                "unpause failed within the bound"
+            );
             uint256 gasUsed;
             bool stillPaused;
             assembly ("memory-safe") {
@@ -163,9 +168,9 @@ contract DropInvariantsTest is TestBase {
         for (uint256 id = 1; id <= collection.editionCount(); ++id) {
             vm.deal(buyer, price);
             vm.prank(buyer);
-            try collection.mint{value: price}(id, buyer, 1, 0, address(0)) {}
-            catch (bytes memory reason) {
-                if (reason.length >= 4 && bytes4(reason) == ICollectionTypes.CollectionPaused.selector) stillPaused = true;
+            try collection.mint{value: price}(id, buyer, 1, 0, address(0)) {} catch (bytes memory reason) {
+                if (reason.length >= 4 && bytes4(reason) == ICollectionTypes.CollectionPaused.selector)
+                    stillPaused = true;
             }
         }
         revert UnpauseProbe(used, stillPaused);
@@ -185,7 +190,10 @@ contract DropInvariantsTest is TestBase {
             uint256 held;
             for (uint256 m; m < members.length; ++m) {
                 bool has = collection.hasRole(roles[r], members[m]);
-                assertTrue(has == handler.shouldHold(roles[r], members[m]), "a role in force that was not granted under this owner");
+                assertTrue(
+                    has == handler.shouldHold(roles[r], members[m]),
+                    "a role in force that was not granted under this owner"
+                );
                 if (has) ++held;
             }
             assertEq(collection.getRoleMemberCount(roles[r]), held, "listed members");

@@ -24,14 +24,22 @@ async function startApi(deps: Omit<AppDeps, "auth"> & { auth?: AppDeps["auth"] }
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(port, "127.0.0.1", () => resolve(s));
   });
-  const call = async (method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> => {
+  const call = async (
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<Answer> => {
     const res = await fetch(publicUrl + path, {
       method,
       headers: { ...(options.body !== undefined ? { "content-type": "application/json" } : {}), ...options.headers },
       ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
     });
     const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined };
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
+    };
   };
   const stop = async () => {
     const closed = new Promise((resolve) => server.close(resolve));
@@ -78,7 +86,14 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
     });
     while ((await indexer.step()) > 0);
     await indexer.close();
-    api = await startApi({ prisma, publicClient: tc.publicClient, chainHead, chainId: 31337, confirmations: 0, logger });
+    api = await startApi({
+      prisma,
+      publicClient: tc.publicClient,
+      chainHead,
+      chainId: 31337,
+      confirmations: 0,
+      logger,
+    });
   });
 
   after(async () => {
@@ -104,7 +119,9 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
     });
   const signIn = async (account: LocalAccount, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) => {
     const text = await message(account.address, overrides);
-    return api.call("POST", "/v1/auth/verify", { body: { message: text, signature: await account.signMessage({ message: text }) } });
+    return api.call("POST", "/v1/auth/verify", {
+      body: { message: text, signature: await account.signMessage({ message: text }) },
+    });
   };
   const bearer = (token: unknown) => ({ authorization: `Bearer ${String(token)}` });
   const expectProblem = (answer: Answer, status: number, detail?: RegExp) => {
@@ -142,7 +159,11 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
   it("names the partner role and its collections for the collection's indexed owner", async () => {
     const answer = await signIn(partner);
     const me = await api.call("GET", "/v1/me", { headers: bearer(answer.body!.token) });
-    expect(me.body).to.deep.equal({ address: partner.address, roles: ["holder", "partner"], collections: [getAddress(seed.collection)] });
+    expect(me.body).to.deep.equal({
+      address: partner.address,
+      roles: ["holder", "partner"],
+      collections: [getAddress(seed.collection)],
+    });
   });
 
   it("refuses a replayed message: sequentially, and 50 concurrent uses of one nonce let exactly one in", async () => {
@@ -154,14 +175,20 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
 
     const racing = await message(alice.address);
     const racingBody = { message: racing, signature: await alice.signMessage({ message: racing }) };
-    const answers = await Promise.all(Array.from({ length: 50 }, () => api.call("POST", "/v1/auth/verify", { body: racingBody })));
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => api.call("POST", "/v1/auth/verify", { body: racingBody })),
+    );
     expect(answers.filter((a) => a.status === 200)).to.have.length(1);
     for (const a of answers.filter((x) => x.status !== 200)) expectProblem(a, 401);
   });
 
   it("refuses expired, not-yet-valid and future-issued messages", async () => {
     const past = new Date(Date.now() - 5 * 60_000);
-    expectProblem(await signIn(alice, { issuedAt: past, expirationTime: new Date(Date.now() - 2 * 60_000) }), 401, /expired/);
+    expectProblem(
+      await signIn(alice, { issuedAt: past, expirationTime: new Date(Date.now() - 2 * 60_000) }),
+      401,
+      /expired/,
+    );
     expectProblem(await signIn(alice, { notBefore: new Date(Date.now() + 5 * 60_000) }), 401, /not valid yet/);
     expectProblem(await signIn(alice, { issuedAt: new Date(Date.now() + 5 * 60_000) }), 401, /future/);
     expectProblem(await signIn(alice, { issuedAt: new Date(Date.now() - 60 * 60_000) }), 401, /too old/);
@@ -174,7 +201,11 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
   });
 
   it("refuses malformed input: not a SIWE message (401), a body of the wrong shape (400 naming the field)", async () => {
-    expectProblem(await api.call("POST", "/v1/auth/verify", { body: { message: "hello", signature: "0x00" } }), 401, /EIP-4361/);
+    expectProblem(
+      await api.call("POST", "/v1/auth/verify", { body: { message: "hello", signature: "0x00" } }),
+      401,
+      /EIP-4361/,
+    );
     const bad = await api.call("POST", "/v1/auth/verify", { body: { message: "hello", signature: "not hex" } });
     expectProblem(bad, 400);
     expect(bad.body!.errors).to.deep.equal([{ path: "body.signature", message: "must be 0x-prefixed hex bytes" }]);
@@ -182,33 +213,55 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
 
   it("refuses a bad signature and a signature by another wallet, without burning the nonce", async () => {
     const text = await message(alice.address);
-    const junk = `0x${"11".repeat(65)}` as Hex;
-    expectProblem(await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: junk } }), 401, /signature/);
+    const junk = `0x${"11".repeat(65)}`;
+    expectProblem(
+      await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: junk } }),
+      401,
+      /signature/,
+    );
     const byBob = await bob.signMessage({ message: text });
-    expectProblem(await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: byBob } }), 401, /signature/);
+    expectProblem(
+      await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: byBob } }),
+      401,
+      /signature/,
+    );
     // The nonce is still alice's to use.
-    const good = await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: await alice.signMessage({ message: text }) } });
+    const good = await api.call("POST", "/v1/auth/verify", {
+      body: { message: text, signature: await alice.signMessage({ message: text }) },
+    });
     expect(good.status).to.equal(200);
   });
 
   it("signs in a smart-contract wallet (EIP-1271) whose owner signed", async () => {
-    const file = path.resolve(import.meta.dirname, "../../../artifacts/contracts/mocks/ERC1271WalletMock.sol/ERC1271WalletMock.json");
+    const file = path.resolve(
+      import.meta.dirname,
+      "../../../artifacts/contracts/mocks/ERC1271WalletMock.sol/ERC1271WalletMock.json",
+    );
     const { abi, bytecode } = JSON.parse(await readFile(file, "utf8")) as { abi: Abi; bytecode: Hex };
     const hash = await tc.wallet.deployContract({ abi, bytecode, args: [alice.address] });
     const wallet = getAddress((await tc.publicClient.waitForTransactionReceipt({ hash })).contractAddress!);
     const text = await message(wallet);
-    const answer = await api.call("POST", "/v1/auth/verify", { body: { message: text, signature: await alice.signMessage({ message: text }) } });
+    const answer = await api.call("POST", "/v1/auth/verify", {
+      body: { message: text, signature: await alice.signMessage({ message: text }) },
+    });
     expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
     expect(answer.body!.address).to.equal(wallet);
     // Someone else's signature does not open the wallet.
     const other = await message(wallet);
-    expectProblem(await api.call("POST", "/v1/auth/verify", { body: { message: other, signature: await bob.signMessage({ message: other }) } }), 401);
+    expectProblem(
+      await api.call("POST", "/v1/auth/verify", {
+        body: { message: other, signature: await bob.signMessage({ message: other }) },
+      }),
+      401,
+    );
   });
 
   it("refuses a signed-out, an expired and an idle session, and an unknown token", async () => {
     const a = await signIn(alice);
     const cookie = a.headers.get("set-cookie")!.split(";")[0]!;
-    expect((await api.call("POST", "/v1/auth/logout", { headers: { cookie, origin: api.publicUrl } })).status).to.equal(204);
+    expect((await api.call("POST", "/v1/auth/logout", { headers: { cookie, origin: api.publicUrl } })).status).to.equal(
+      204,
+    );
     expectProblem(await api.call("GET", "/v1/me", { headers: { cookie } }), 401, /signed out|expired/);
 
     const b = await signIn(alice);
@@ -228,7 +281,11 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
     const a = await signIn(alice);
     const cookie = a.headers.get("set-cookie")!.split(";")[0]!;
     expectProblem(await api.call("POST", "/v1/auth/logout", { headers: { cookie } }), 403, /Origin/);
-    expectProblem(await api.call("POST", "/v1/auth/logout", { headers: { cookie, origin: "https://evil.example" } }), 403, /Origin/);
+    expectProblem(
+      await api.call("POST", "/v1/auth/logout", { headers: { cookie, origin: "https://evil.example" } }),
+      403,
+      /Origin/,
+    );
     expect((await api.call("GET", "/v1/me", { headers: { cookie } })).status).to.equal(200);
     const b = await signIn(alice);
     expect((await api.call("POST", "/v1/auth/logout", { headers: bearer(b.body!.token) })).status).to.equal(204);
@@ -237,11 +294,17 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
   it("partner API keys: only for owned collections, shown once, listed with last use, scoped, revocable", async () => {
     const aliceSession = await signIn(alice);
     const request = { name: "shop", collections: [seed.collection], access: "read" };
-    const foreign = await api.call("POST", "/v1/partner/api-keys", { body: request, headers: bearer(aliceSession.body!.token) });
+    const foreign = await api.call("POST", "/v1/partner/api-keys", {
+      body: request,
+      headers: bearer(aliceSession.body!.token),
+    });
     expectProblem(foreign, 403, /do not own/);
 
     const partnerSession = await signIn(partner);
-    const created = await api.call("POST", "/v1/partner/api-keys", { body: request, headers: bearer(partnerSession.body!.token) });
+    const created = await api.call("POST", "/v1/partner/api-keys", {
+      body: request,
+      headers: bearer(partnerSession.body!.token),
+    });
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     const key = created.body!.key as string;
     expect(key).to.match(/^pmk_/);
@@ -255,10 +318,19 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
     expect(items[0]).to.not.have.property("key");
     expect(items[0]!.lastUsedAt).to.be.a("string");
     const stored = await pool.query<{ key_hash: string }>("SELECT key_hash FROM partner_api_key");
-    expect(stored.rows[0]!.key_hash).to.match(/^[0-9a-f]{64}$/).and.not.equal(key);
+    expect(stored.rows[0]!.key_hash)
+      .to.match(/^[0-9a-f]{64}$/)
+      .and.not.equal(key);
 
-    expectProblem(await api.call("DELETE", `/v1/partner/api-keys/${String(items[0]!.id)}`, { headers: bearer(aliceSession.body!.token) }), 404);
-    const revoked = await api.call("DELETE", `/v1/partner/api-keys/${String(items[0]!.id)}`, { headers: bearer(partnerSession.body!.token) });
+    expectProblem(
+      await api.call("DELETE", `/v1/partner/api-keys/${String(items[0]!.id)}`, {
+        headers: bearer(aliceSession.body!.token),
+      }),
+      404,
+    );
+    const revoked = await api.call("DELETE", `/v1/partner/api-keys/${String(items[0]!.id)}`, {
+      headers: bearer(partnerSession.body!.token),
+    });
     expect(revoked.status).to.equal(204);
     expectProblem(await api.call("GET", "/v1/me", { headers: bearer(key) }), 401, /revoked/);
   });
@@ -266,8 +338,12 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
   it("authorization matrix of the protected routes: anonymous 401, holder allowed, API key 403", async () => {
     const holder = (await signIn(bob)).body!.token;
     const partnerToken = (await signIn(partner)).body!.token;
-    const key = (await api.call("POST", "/v1/partner/api-keys", { body: { name: "k", collections: [seed.collection], access: "read" }, headers: bearer(partnerToken) })).body!
-      .key as string;
+    const key = (
+      await api.call("POST", "/v1/partner/api-keys", {
+        body: { name: "k", collections: [seed.collection], access: "read" },
+        headers: bearer(partnerToken),
+      })
+    ).body!.key as string;
     for (const [method, path] of [
       ["GET", "/v1/me"],
       ["GET", "/v1/partner/api-keys"],
@@ -281,15 +357,43 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
   it("rate limits count in PostgreSQL: two API servers on one database share a session and one budget", async () => {
     const limits = { ipPerMinute: 6, walletPerMinute: 1000 };
     await pool.query("DELETE FROM rate_limit");
-    const one = await startApi({ prisma, publicClient: tc.publicClient, chainHead, chainId: 31337, confirmations: 0, logger, rateLimits: limits });
+    const one = await startApi({
+      prisma,
+      publicClient: tc.publicClient,
+      chainHead,
+      chainId: 31337,
+      confirmations: 0,
+      logger,
+      rateLimits: limits,
+    });
     const twoPrisma = createPrisma(db.url);
-    const two = await startApi({ prisma: twoPrisma, publicClient: tc.publicClient, chainHead, chainId: 31337, confirmations: 0, logger, rateLimits: limits });
+    const two = await startApi({
+      prisma: twoPrisma,
+      publicClient: tc.publicClient,
+      chainHead,
+      chainId: 31337,
+      confirmations: 0,
+      logger,
+      rateLimits: limits,
+    });
     try {
       // A session opened through one server works on the other (the servers keep no state of their own).
-      const text = createSiweMessage({ domain: one.host, address: alice.address, uri: one.publicUrl, version: "1", chainId: 31337, nonce: (await one.call("GET", "/v1/auth/nonce")).body!.nonce as string, issuedAt: new Date() });
-      const session = await one.call("POST", "/v1/auth/verify", { body: { message: text, signature: await alice.signMessage({ message: text }) } });
+      const text = createSiweMessage({
+        domain: one.host,
+        address: alice.address,
+        uri: one.publicUrl,
+        version: "1",
+        chainId: 31337,
+        nonce: (await one.call("GET", "/v1/auth/nonce")).body!.nonce as string,
+        issuedAt: new Date(),
+      });
+      const session = await one.call("POST", "/v1/auth/verify", {
+        body: { message: text, signature: await alice.signMessage({ message: text }) },
+      });
       expect(session.status).to.equal(200);
-      expect((await two.call("GET", "/v1/me", { headers: bearer(session.body!.token) })).body!.address).to.equal(alice.address);
+      expect((await two.call("GET", "/v1/me", { headers: bearer(session.body!.token) })).body!.address).to.equal(
+        alice.address,
+      );
       // 3 requests so far (nonce, verify, me); three more on either server exhaust the budget of 6 for this IP.
       for (const server of [one, two, one]) expect((await server.call("GET", "/v1/collections")).status).to.equal(200);
       for (const server of [two, one]) {

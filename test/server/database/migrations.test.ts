@@ -3,7 +3,12 @@ import { cp, mkdtemp, rm, writeFile, appendFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { MIGRATIONS_DIR, migrateDatabase, MigrationChecksumError, readMigrations } from "../../../server/database/migrate.ts";
+import {
+  MIGRATIONS_DIR,
+  migrateDatabase,
+  MigrationChecksumError,
+  readMigrations,
+} from "../../../server/database/migrate.ts";
 import { describeSchemaDrift } from "../../../server/database/schema-drift.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
 
@@ -23,7 +28,9 @@ describe("database migrations", () => {
     expect(await migrateDatabase(db.url)).to.deep.equal([]);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    const { rows } = await client.query<{ migration_name: string; checksum: string }>(`SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name`);
+    const { rows } = await client.query<{ migration_name: string; checksum: string }>(
+      `SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name`,
+    );
     await client.end();
     expect(rows.map((r) => r.migration_name)).to.deep.equal(all);
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.checksum))).to.equal(true);
@@ -75,8 +82,13 @@ describe("database migrations", () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "perkmint-migrations-"));
     try {
       await cp(MIGRATIONS_DIR, dir, { recursive: true });
-      await cp(path.join(MIGRATIONS_DIR, (await readMigrations())[0]!.name), path.join(dir, "29990101000000_broken"), { recursive: true });
-      await writeFile(path.join(dir, "29990101000000_broken", "migration.sql"), `CREATE TABLE "half" (id int); SELECT 1/0;`);
+      await cp(path.join(MIGRATIONS_DIR, (await readMigrations())[0]!.name), path.join(dir, "29990101000000_broken"), {
+        recursive: true,
+      });
+      await writeFile(
+        path.join(dir, "29990101000000_broken", "migration.sql"),
+        `CREATE TABLE "half" (id int); SELECT 1/0;`,
+      );
       let error: unknown;
       try {
         await migrateDatabase(fresh.url, dir);
@@ -87,7 +99,9 @@ describe("database migrations", () => {
       const client = new pg.Client({ connectionString: fresh.url });
       await client.connect();
       const half = await client.query<{ t: string | null }>(`SELECT to_regclass('half') AS t`);
-      const recorded = await client.query(`SELECT 1 FROM "_prisma_migrations" WHERE migration_name = '29990101000000_broken'`);
+      const recorded = await client.query(
+        `SELECT 1 FROM "_prisma_migrations" WHERE migration_name = '29990101000000_broken'`,
+      );
       await client.end();
       expect(half.rows[0]!.t).to.equal(null);
       expect(recorded.rowCount).to.equal(0);

@@ -39,7 +39,11 @@ describe("HTTP API", () => {
   const get = async (path: string) => {
     const res = await fetch(base + path);
     const text = await res.text();
-    return { status: res.status, type: res.headers.get("content-type") ?? "", body: text ? JSON.parse(text) : undefined };
+    return {
+      status: res.status,
+      type: res.headers.get("content-type") ?? "",
+      body: text ? JSON.parse(text) : undefined,
+    };
   };
 
   before(async () => {
@@ -54,7 +58,10 @@ describe("HTTP API", () => {
     db = await createTestDatabase();
     prisma = createPrisma(db.url);
     pool = createPool(db.url);
-    const deployment = await deployPlatform({ publicClient, walletClient: walletFor(demoAccounts.operator, viemChain, chain.rpcUrl) });
+    const deployment = await deployPlatform({
+      publicClient,
+      walletClient: walletFor(demoAccounts.operator, viemChain, chain.rpcUrl),
+    });
     seed = await seedDemo(publicClient, demoWallets(viemChain, chain.rpcUrl), deployment.factory);
     bob = walletFor(demoAccounts.bob, viemChain, chain.rpcUrl);
     const chainId = await publicClient.getChainId();
@@ -73,7 +80,10 @@ describe("HTTP API", () => {
       logger,
     });
     await catchUp();
-    chainHead = new HeadWatcher({ rpc: new RpcClient({ urls: [chain.rpcUrl], timeoutMs: 1000, maxAttempts: 1 }), intervalMs: 50 });
+    chainHead = new HeadWatcher({
+      rpc: new RpcClient({ urls: [chain.rpcUrl], timeoutMs: 1000, maxAttempts: 1 }),
+      intervalMs: 50,
+    });
     await chainHead.tick();
     chainHead.start();
     const app = createApp({ prisma, publicClient, chainHead, chainId, confirmations: 0, logger, checkResponses: true });
@@ -105,7 +115,13 @@ describe("HTTP API", () => {
     expect(body).to.include({ lagSeconds: 0, stalled: false });
     expect(body).to.have.property("lastProgressAt").that.is.a("string");
     expect(body).to.have.property("headSeenAt").that.is.a("string");
-    const { lagSeconds: _s, stalled: _st, lastProgressAt: _l, headSeenAt: _h, ...rest } = body as Record<string, unknown>;
+    const {
+      lagSeconds: _s,
+      stalled: _st,
+      lastProgressAt: _l,
+      headSeenAt: _h,
+      ...rest
+    } = body as Record<string, unknown>;
     expect(rest).to.deep.equal({
       ok: true,
       chainId: 31337,
@@ -154,7 +170,11 @@ describe("HTTP API", () => {
   });
 
   it("follows a transfer: the sender loses the edition and the recipient gains it once indexed", async () => {
-    const collection = getContract({ address: seed.collection, abi: (await loadArtifact("Collection")).abi, client: { public: publicClient, wallet: bob } });
+    const collection = getContract({
+      address: seed.collection,
+      abi: (await loadArtifact("Collection")).abi,
+      client: { public: publicClient, wallet: bob },
+    });
     const hash = await collection.write.safeTransferFrom([bob.account.address, carol.account.address, 1n, 2n, "0x"]);
     await publicClient.waitForTransactionReceipt({ hash });
     await catchUp();
@@ -168,7 +188,11 @@ describe("HTTP API", () => {
     const { status, body } = await get("/openapi.json");
     expect(status).to.equal(200);
     expect(body.openapi).to.equal("3.1.0");
-    expect(Object.keys(body.paths)).to.include.members(["/health", "/v1/collections", "/v1/wallets/{address}/holdings"]);
+    expect(Object.keys(body.paths)).to.include.members([
+      "/health",
+      "/v1/collections",
+      "/v1/wallets/{address}/holdings",
+    ]);
     for (const [path, operations] of Object.entries<Record<string, Record<string, unknown>>>(body.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         expect(operation["x-required-role"], `${method} ${path}`).to.be.a("string");
@@ -199,9 +223,21 @@ describe("HTTP API", () => {
       ["/v1/collections?cursor[]=x", 400, "query.cursor[]"],
       [`/v1/wallets/${"0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"}/holdings?page=2`, 400, "query.page"],
       // Forged cursors whose keys would overflow a column: block 2^63 (bigint), token id 2^256 (uint256).
-      [`/v1/collections?cursor=${Buffer.from(JSON.stringify([(2n ** 63n).toString(), "0x" + "0".repeat(40)])).toString("base64url")}`, 400, "query.cursor"],
-      [`/v1/collections?cursor=${Buffer.from(JSON.stringify(["1" + "0".repeat(40), "0x" + "0".repeat(40)])).toString("base64url")}`, 400, "query.cursor"],
-      [`/v1/wallets/0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC/holdings?cursor=${Buffer.from(JSON.stringify(["0x" + "0".repeat(40), (2n ** 256n).toString()])).toString("base64url")}`, 400, "query.cursor"],
+      [
+        `/v1/collections?cursor=${Buffer.from(JSON.stringify([(2n ** 63n).toString(), "0x" + "0".repeat(40)])).toString("base64url")}`,
+        400,
+        "query.cursor",
+      ],
+      [
+        `/v1/collections?cursor=${Buffer.from(JSON.stringify(["1" + "0".repeat(40), "0x" + "0".repeat(40)])).toString("base64url")}`,
+        400,
+        "query.cursor",
+      ],
+      [
+        `/v1/wallets/0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC/holdings?cursor=${Buffer.from(JSON.stringify(["0x" + "0".repeat(40), (2n ** 256n).toString()])).toString("base64url")}`,
+        400,
+        "query.cursor",
+      ],
       ["/v1/collections?cursor=not*base64", 400, "query.cursor"],
       // A path that is not valid percent-encoding.
       ["/v1/wallets/%E0%A4%A/holdings", 400, "path"],
@@ -223,7 +259,9 @@ describe("HTTP API", () => {
         expect(res.body.instance).to.match(/^urn:uuid:/);
         if (field) expect(res.body.errors.map((e: { path: string }) => e.path)).to.include(field);
         // Our own words: no parser or library internals.
-        expect(res.body.detail).to.not.match(/Invalid input|expected string|received|Failed to decode|ZodError|at position|Unexpected token/);
+        expect(res.body.detail).to.not.match(
+          /Invalid input|expected string|received|Failed to decode|ZodError|at position|Unexpected token/,
+        );
       });
     }
 
@@ -246,7 +284,11 @@ describe("HTTP API", () => {
         ["PUT", "/health", "GET, HEAD"],
         ["POST", "/openapi.json", "GET, HEAD"],
       ] as const) {
-        const res = await fetch(base + path, { method, headers: { "content-type": "application/json" }, body: method === "DELETE" ? undefined : "{nope" });
+        const res = await fetch(base + path, {
+          method,
+          headers: { "content-type": "application/json" },
+          body: method === "DELETE" ? undefined : "{nope",
+        });
         expect(res.status, `${method} ${path}`).to.equal(405);
         expect(res.headers.get("allow")).to.equal(allow);
         expect(res.headers.get("content-type")).to.match(/^application\/problem\+json/);
@@ -270,7 +312,9 @@ describe("HTTP API", () => {
       const started = Date.now();
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = net.connect(Number(port), "127.0.0.1", () => {
-          socket.write(`GET /v1/collections HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n`);
+          socket.write(
+            `GET /v1/collections HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n`,
+          );
         });
         let text = "";
         socket.on("data", (c) => (text += c.toString()));

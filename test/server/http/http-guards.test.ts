@@ -99,7 +99,10 @@ describe("HTTP guards: bodies per route, deadlines, dependency faults", () => {
     });
 
     it("refuses a declared length over the limit at once, without reading the body", async () => {
-      const { answer, ms } = await raw(srv.port, "POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n");
+      const { answer, ms } = await raw(
+        srv.port,
+        "POST /things HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n",
+      );
       expect(answer).to.match(/^HTTP\/1\.1 413 /);
       expect(answer).to.match(/connection: close/i);
       expect(ms).to.be.lessThan(2500);
@@ -160,7 +163,12 @@ describe("HTTP guards: bodies per route, deadlines, dependency faults", () => {
   });
 
   describe("the API over a database that is down, and one that accepts connections but never answers", () => {
-    const chainHead = { state: () => ({ head: { number: 5n, timestamp: BigInt(Math.floor(Date.now() / 1000)), observedAt: Date.now() }, reachable: true }) };
+    const chainHead = {
+      state: () => ({
+        head: { number: 5n, timestamp: BigInt(Math.floor(Date.now() / 1000)), observedAt: Date.now() },
+        reachable: true,
+      }),
+    };
     let blackHole: net.Server;
     const held: net.Socket[] = [];
     let down: { prisma: PrismaClient; srv: Awaited<ReturnType<typeof serve>> };
@@ -174,7 +182,10 @@ describe("HTTP guards: bodies per route, deadlines, dependency faults", () => {
       await new Promise<void>((r) => blackHole.listen(0, "127.0.0.1", () => r()));
       const hungPort = (blackHole.address() as { port: number }).port;
       const make = async (port: number) => {
-        const prisma = createPrisma(`postgres://postgres:x@127.0.0.1:${port}/nope`, { connectTimeoutMs: 400, statementTimeoutMs: 500 });
+        const prisma = createPrisma(`postgres://postgres:x@127.0.0.1:${port}/nope`, {
+          connectTimeoutMs: 400,
+          statementTimeoutMs: 500,
+        });
         const app = createApp({ prisma, chainHead, chainId: 31337, confirmations: 0, requestTimeoutMs: 2000, logger });
         return { prisma, srv: await serve(app) };
       };

@@ -23,7 +23,14 @@ describe("OpenAPI document and reference page", () => {
   before(async () => {
     db = await createTestDatabase();
     prisma = createPrisma(db.url);
-    app = createApp({ prisma, chainHead, chainId: 31337, confirmations: 0, logger: createLogger("silent"), checkResponses: true });
+    app = createApp({
+      prisma,
+      chainHead,
+      chainId: 31337,
+      confirmations: 0,
+      logger: createLogger("silent"),
+      checkResponses: true,
+    });
     server = await new Promise<Server>((resolve) => {
       const s = app.listen(0, "127.0.0.1", () => resolve(s));
     });
@@ -41,7 +48,8 @@ describe("OpenAPI document and reference page", () => {
     await db?.drop();
   });
 
-  const document = async () => (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+  const document = async () =>
+    (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
 
   it("describes exactly the routes Express serves, method by method", async () => {
     const documented = Object.entries((await document()).paths)
@@ -56,7 +64,9 @@ describe("OpenAPI document and reference page", () => {
 
   it("says each operation's required role and declares the problem answers", async () => {
     for (const [p, item] of Object.entries((await document()).paths)) {
-      for (const [method, op] of Object.entries(item as Record<string, { "x-required-role"?: string; responses: Record<string, unknown> }>)) {
+      for (const [method, op] of Object.entries(
+        item as Record<string, { "x-required-role"?: string; responses: Record<string, unknown> }>,
+      )) {
         expect(op["x-required-role"], `${method} ${p}`).to.be.oneOf(["public", "holder", "partner", "operator"]);
         expect(op.responses, `${method} ${p}`).to.have.property("400");
         expect(op.responses, `${method} ${p}`).to.have.property("429");

@@ -8,7 +8,14 @@ describe("indexer configuration", function () {
     const c = loadConfig(base);
     expect(c.rpcUrls).to.deep.equal(["http://127.0.0.1:8545"]);
     expect(c.wsUrl).to.equal(undefined);
-    expect(c).to.include({ rpcTimeoutMs: 10_000, fetchConcurrency: 3, fetchThread: false, targetLogsPerRange: 5000, stallSeconds: 30, indexerMetricsPort: undefined });
+    expect(c).to.include({
+      rpcTimeoutMs: 10_000,
+      fetchConcurrency: 3,
+      fetchThread: false,
+      targetLogsPerRange: 5000,
+      stallSeconds: 30,
+      indexerMetricsPort: undefined,
+    });
     expect(c.extraContracts).to.deep.equal([]);
   });
 
@@ -29,8 +36,14 @@ describe("indexer configuration", function () {
 
   it("names the variable and the reason when a value is wrong", function () {
     expect(() => loadConfig({ ...base, RPC_FALLBACK_URLS: "ftp://x" })).to.throw(ConfigError, /RPC_FALLBACK_URLS/);
-    expect(() => loadConfig({ ...base, INDEXER_EXTRA_CONTRACTS: "0x12" })).to.throw(ConfigError, /INDEXER_EXTRA_CONTRACTS/);
-    expect(() => loadConfig({ ...base, INDEXER_FETCH_CONCURRENCY: "0" })).to.throw(ConfigError, /INDEXER_FETCH_CONCURRENCY/);
+    expect(() => loadConfig({ ...base, INDEXER_EXTRA_CONTRACTS: "0x12" })).to.throw(
+      ConfigError,
+      /INDEXER_EXTRA_CONTRACTS/,
+    );
+    expect(() => loadConfig({ ...base, INDEXER_FETCH_CONCURRENCY: "0" })).to.throw(
+      ConfigError,
+      /INDEXER_FETCH_CONCURRENCY/,
+    );
   });
 });
 
@@ -38,7 +51,14 @@ describe("configuration errors", function () {
   it("says one line per bad variable, naming it, what it must be and (unless secret) what it is", function () {
     let message = "";
     try {
-      loadConfig({ ...base, PORT: "abc", POLL_INTERVAL_MS: "5", LOG_LEVEL: "loud", DATABASE_URL: "mysql://u:secret@h/db", HTTP_REQUEST_TIMEOUT_MS: "-1" });
+      loadConfig({
+        ...base,
+        PORT: "abc",
+        POLL_INTERVAL_MS: "5",
+        LOG_LEVEL: "loud",
+        DATABASE_URL: "mysql://u:secret@h/db",
+        HTTP_REQUEST_TIMEOUT_MS: "-1",
+      });
     } catch (error) {
       expect(error).to.be.instanceOf(ConfigError);
       message = (error as Error).message;
@@ -52,7 +72,10 @@ describe("configuration errors", function () {
       '  - HTTP_REQUEST_TIMEOUT_MS: expected an integer from 100 to 600000 (milliseconds); got "-1"',
     ]);
     expect(message).to.not.contain("secret");
-    expect(() => loadConfig({ RPC_URL: "http://127.0.0.1:8545" })).to.throw(ConfigError, /^Invalid configuration:\n {2}- FACTORY_ADDRESS: required/);
+    expect(() => loadConfig({ RPC_URL: "http://127.0.0.1:8545" })).to.throw(
+      ConfigError,
+      /^Invalid configuration:\n {2}- FACTORY_ADDRESS: required/,
+    );
   });
 
   it("reads the HTTP and database timeouts", function () {
@@ -62,7 +85,12 @@ describe("configuration errors", function () {
   });
 
   it("accepts an all-upper-case address and refuses a mixed-case one with a wrong checksum", function () {
-    expect(loadConfig({ ...base, FACTORY_ADDRESS: "0x5FBDB2315678AFECB367F032D93F642F64180AA3" }).factory).to.equal("0x5FbDB2315678afecb367f032d93F642f64180aa3");
-    expect(() => loadConfig({ ...base, FACTORY_ADDRESS: "0x5FbDB2315678afecb367f032d93F642f64180aA3" })).to.throw(ConfigError, /FACTORY_ADDRESS: expected a 0x-prefixed/);
+    expect(loadConfig({ ...base, FACTORY_ADDRESS: "0x5FBDB2315678AFECB367F032D93F642F64180AA3" }).factory).to.equal(
+      "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+    );
+    expect(() => loadConfig({ ...base, FACTORY_ADDRESS: "0x5FbDB2315678afecb367f032d93F642f64180aA3" })).to.throw(
+      ConfigError,
+      /FACTORY_ADDRESS: expected a 0x-prefixed/,
+    );
   });
 });

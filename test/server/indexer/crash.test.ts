@@ -21,7 +21,9 @@ import { killAllIndexers, spawnIndexer } from "../../../server/testing/indexer-p
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function checkpointOf(db: pg.Pool): Promise<bigint> {
-  const { rows } = await db.query<{ block_number: string }>("SELECT block_number FROM indexer_checkpoint WHERE chain_id = 31337");
+  const { rows } = await db.query<{ block_number: string }>(
+    "SELECT block_number FROM indexer_checkpoint WHERE chain_id = 31337",
+  );
   return BigInt(rows[0]?.block_number ?? -1);
 }
 

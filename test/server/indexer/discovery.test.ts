@@ -6,7 +6,13 @@ import { loadArtifact } from "../../../server/chain/artifacts.ts";
 import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
 import { createPool } from "../../../server/database/pool.ts";
 import { Indexer } from "../../../server/indexer/indexer.ts";
-import { compareWithChain, deployTestPlatform, holders, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
+import {
+  compareWithChain,
+  deployTestPlatform,
+  holders,
+  startTestChain,
+  type TestChain,
+} from "../../../server/testing/chain.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
 
 describe("indexer: collections discovered from the factory, including mid-range and mid-block", function () {
@@ -34,7 +40,10 @@ describe("indexer: collections discovered from the factory, including mid-range 
     const from = tc.wallet.account.address;
     const send = (to: Address, data: Hex) => tc.rpc<Hex>("eth_sendTransaction", [{ from, to, data, gas: "0x7a1200" }]);
     const createCollection = (uri: string) =>
-      send(platform.factory, encodeFunctionData({ abi: factory.abi, functionName: "createCollection", args: [uri, from, 0n, 1000n] }));
+      send(
+        platform.factory,
+        encodeFunctionData({ abi: factory.abi, functionName: "createCollection", args: [uri, from, 0n, 1000n] }),
+      );
     const createEdition = (c: Address) =>
       send(
         c,
@@ -42,7 +51,15 @@ describe("indexer: collections discovered from the factory, including mid-range 
           abi: collection.abi,
           functionName: "createEdition",
           args: [
-            { maxSupply: 1000, referralBps: 0, soulbound: false, redeemable: false, royaltyReceiver: zeroAddress, royaltyBps: 0n, uri: "ipfs://x/1.json" },
+            {
+              maxSupply: 1000,
+              referralBps: 0,
+              soulbound: false,
+              redeemable: false,
+              royaltyReceiver: zeroAddress,
+              royaltyBps: 0n,
+              uri: "ipfs://x/1.json",
+            },
             [],
           ],
         }),
@@ -50,7 +67,10 @@ describe("indexer: collections discovered from the factory, including mid-range 
     const airdrop = (c: Address, to: Address[], quantities: bigint[]) =>
       send(c, encodeFunctionData({ abi: collection.abi, functionName: "airdrop", args: [1n, to, quantities] }));
     const nextCollection = async () =>
-      getContractAddress({ from: platform.factory, nonce: BigInt(await tc.publicClient.getTransactionCount({ address: platform.factory, blockTag: "pending" })) });
+      getContractAddress({
+        from: platform.factory,
+        nonce: BigInt(await tc.publicClient.getTransactionCount({ address: platform.factory, blockTag: "pending" })),
+      });
 
     await tc.mine(3);
     // Collection 1: created, then its edition and an airdrop in the next blocks.
@@ -98,7 +118,9 @@ describe("indexer: collections discovered from the factory, including mid-range 
     );
     const names = events.rows.map((r) => r.name);
     expect(names).to.include.members(["EditionCreated", "TransferSingle"]);
-    const created = await db.query<{ args: Record<string, unknown> }>("SELECT args FROM chain_event WHERE name = 'CollectionCreated' ORDER BY block_number");
+    const created = await db.query<{ args: Record<string, unknown> }>(
+      "SELECT args FROM chain_event WHERE name = 'CollectionCreated' ORDER BY block_number",
+    );
     expect(created.rows[1]!.args).to.include({ collection: c2.toLowerCase(), contractURI: "ipfs://two" });
   });
 });

@@ -39,7 +39,11 @@ describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON, ranges ref
     const rand = prng(5);
     const model = new BalanceModel();
     for (let i = 0; i < 60; i++) {
-      await sendOps(tc, token, Array.from({ length: rand.int(1, 3) }, () => model.randomOp(rand, owners, IDS)));
+      await sendOps(
+        tc,
+        token,
+        Array.from({ length: rand.int(1, 3) }, () => model.randomOp(rand, owners, IDS)),
+      );
       if (i % 7 === 0) await tc.mine(rand.int(1, 20));
     }
     const indexer = new Indexer(fixture.options({ rpcUrls: [proxy.url], maxBlockRange: 2, rpcTimeoutMs: 200 }));
@@ -85,7 +89,9 @@ describe("indexer: RPC faults (errors, timeouts, 429, truncated JSON, ranges ref
       // A fresh database of its own: the first test's index must not hide what this one fetches.
       const fresh = await createTestDatabase();
       const freshDb = createPool(fresh.url);
-      const indexer = new Indexer(fixture.options({ db: freshDb, rpcUrls: [wide.url], maxBlockRange: 64, fetchThread: true }));
+      const indexer = new Indexer(
+        fixture.options({ db: freshDb, rpcUrls: [wide.url], maxBlockRange: 64, fetchThread: true }),
+      );
       try {
         const head = await tc.publicClient.getBlockNumber({ cacheTime: 0 });
         for (let i = 0; indexer.status.indexedBlock !== head; i++) {

@@ -53,7 +53,9 @@ describe("indexer: the newHeads WebSocket goes away and comes back", function ()
       // The node "dies" for the WebSocket: the open connection is reset and reconnects are refused, again and again.
       await proxy.down();
       for (let i = 0; i < 3; i++) {
-        await sendOps(tc, token, [{ from: ZERO, to: "0x0000000000000000000000000000000000001001", id: 1n, amount: 1n }]);
+        await sendOps(tc, token, [
+          { from: ZERO, to: "0x0000000000000000000000000000000000001001", id: 1n, amount: 1n },
+        ]);
         await caughtUp(`block ${i} while the WebSocket is down (polling)`);
       }
       await sleep(1500); // several reconnect attempts (backoff from 500 ms)
@@ -74,7 +76,10 @@ describe("indexer: the newHeads WebSocket goes away and comes back", function ()
       }
       await sendOps(tc, token, [{ from: ZERO, to: "0x0000000000000000000000000000000000001001", id: 1n, amount: 1n }]);
       await caughtUp("after resubscribing");
-      expect(lines.filter((l) => l.level >= 50), "no error logged").to.deep.equal([]);
+      expect(
+        lines.filter((l) => l.level >= 50),
+        "no error logged",
+      ).to.deep.equal([]);
       expect(lines.filter((l) => l.msg.startsWith("newHeads subscription lost"))).to.have.length(2);
     } finally {
       abort.abort();

@@ -20,12 +20,25 @@ const FACTORY = "0x00000000000000000000000000000000000fac70";
 const KNOWN = "0x5fbdb2315678afecb367f032d93f642f64180aa3";
 const UNKNOWN = "0x00000000000000000000000000000000deadbeef";
 const DISCOVERED = "0x1111111111111111111111111111111111111111";
-const BIG = [0n, 1n, 7n, 2n ** 52n - 1n, 2n ** 52n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 10n ** 20n, 2n ** 256n - 1n];
+const BIG = [
+  0n,
+  1n,
+  7n,
+  2n ** 52n - 1n,
+  2n ** 52n,
+  2n ** 53n - 1n,
+  2n ** 53n,
+  2n ** 53n + 1n,
+  10n ** 20n,
+  2n ** 256n - 1n,
+];
 
 type Rand = ReturnType<typeof prng>;
-const hexOf = (rand: Rand, digits: number) => Array.from({ length: digits }, () => "0123456789abcdef"[rand.int(0, 15)]).join("");
+const hexOf = (rand: Rand, digits: number) =>
+  Array.from({ length: digits }, () => "0123456789abcdef"[rand.int(0, 15)]).join("");
 /** Upper-cases some hex letters, as a checksummed or odd node might. */
-const mixCase = (rand: Rand, hex: string) => `0x${[...hex.slice(2)].map((c) => (rand.next() < 0.3 ? c.toUpperCase() : c)).join("")}`;
+const mixCase = (rand: Rand, hex: string) =>
+  `0x${[...hex.slice(2)].map((c) => (rand.next() < 0.3 ? c.toUpperCase() : c)).join("")}`;
 const quantity = (n: bigint | number) => `0x${n.toString(16)}`;
 
 /** JSON text of a log: keys shuffled, odd whitespace, and fields the indexer does not read. */
@@ -65,16 +78,33 @@ async function makeRange(seed: number, withTimestamps: boolean) {
       if (n === 110n && logIndex === 0) {
         // The factory announces a collection; its own logs later in the range must be kept too.
         address = FACTORY;
-        topics = encodeEventTopics({ abi: factoryAbi, eventName: "CollectionCreated", args: { collection: DISCOVERED, owner: operator } }) as Hex[];
-        const event = factoryAbi.find((e) => e.type === "event" && e.name === "CollectionCreated") as unknown as { inputs: { indexed?: boolean; type: string; name: string }[] };
+        topics = encodeEventTopics({
+          abi: factoryAbi,
+          eventName: "CollectionCreated",
+          args: { collection: DISCOVERED, owner: operator },
+        }) as Hex[];
+        const event = factoryAbi.find((e) => e.type === "event" && e.name === "CollectionCreated") as unknown as {
+          inputs: { indexed?: boolean; type: string; name: string }[];
+        };
         const unindexed = event.inputs.filter((i) => !i.indexed);
-        data = encodeAbiParameters(unindexed, unindexed.map((i) => (i.type === "string" ? "ipfs://é\u0000x" : i.type === "address" ? operator : 250n)));
+        data = encodeAbiParameters(
+          unindexed,
+          unindexed.map((i) => (i.type === "string" ? "ipfs://é\u0000x" : i.type === "address" ? operator : 250n)),
+        );
       } else if (kind < 0.55) {
-        topics = encodeEventTopics({ abi: erc1155Events, eventName: "TransferSingle", args: { operator, from, to } }) as Hex[];
+        topics = encodeEventTopics({
+          abi: erc1155Events,
+          eventName: "TransferSingle",
+          args: { operator, from, to },
+        }) as Hex[];
         data = encodeAbiParameters([{ type: "uint256" }, { type: "uint256" }], [rand.pick(BIG), rand.pick(BIG)]);
       } else if (kind < 0.9) {
         const length = rand.int(0, 4);
-        topics = encodeEventTopics({ abi: erc1155Events, eventName: "TransferBatch", args: { operator, from, to } }) as Hex[];
+        topics = encodeEventTopics({
+          abi: erc1155Events,
+          eventName: "TransferBatch",
+          args: { operator, from, to },
+        }) as Hex[];
         data = encodeAbiParameters(
           [{ type: "uint256[]" }, { type: "uint256[]" }],
           [Array.from({ length }, () => rand.pick(BIG)), Array.from({ length }, () => rand.pick(BIG))],
@@ -108,7 +138,12 @@ describe("indexer: reading eth_getLogs answers from their bytes", function () {
   /** Logs decoded by the general decoder, by event name. */
   const decoded = new Map<string, number>();
   const known = new Set([KNOWN]);
-  const batchOf = (headers: Map<bigint, BlockHeader>) => ({ chainId: 31337, previous: null, head: headers.get(TO)!, headers: [headers.get(TO)!] });
+  const batchOf = (headers: Map<bigint, BlockHeader>) => ({
+    chainId: 31337,
+    previous: null,
+    head: headers.get(TO)!,
+    headers: [headers.get(TO)!],
+  });
 
   before(async function () {
     // The rpc is never called: only the preparing of answers already in hand is tested here.
@@ -129,18 +164,28 @@ describe("indexer: reading eth_getLogs answers from their bytes", function () {
     const bytes = Buffer.from(text, "latin1");
     const table = readLogs(bytes, 0, bytes.length);
     const general = () => fetcher.prepareLogs(FROM, TO, headers, JSON.parse(text) as RawLog[], known, batchOf(headers));
-    const fast = table ? () => fetcher.prepareTable(FROM, TO, headers, table.value, known, batchOf(headers)) : undefined;
+    const fast = table
+      ? () => fetcher.prepareTable(FROM, TO, headers, table.value, known, batchOf(headers))
+      : undefined;
     return { table, general, fast };
   };
   const sameOutput = (fast: PreparedBatch, general: PreparedBatch) => {
-    expect(Buffer.concat(fast.eventChunks).toString("latin1")).to.equal(Buffer.concat(general.eventChunks).toString("latin1"));
+    expect(Buffer.concat(fast.eventChunks).toString("latin1")).to.equal(
+      Buffer.concat(general.eventChunks).toString("latin1"),
+    );
     expect(fast.eventCount).to.equal(general.eventCount);
     expect(fast.moves).to.deep.equal(general.moves);
     expect(fast.collections).to.deep.equal(general.collections);
     expect(fast.blocks).to.deep.equal(general.blocks);
   };
 
-  for (const [seed, withTimestamps] of [[1, false], [2, true], [3, false], [4, true], [5, false]] as const) {
+  for (const [seed, withTimestamps] of [
+    [1, false],
+    [2, true],
+    [3, false],
+    [4, true],
+    [5, false],
+  ] as const) {
     it(`writes the same rows, moves and collections as the general path (seed ${seed}${withTimestamps ? ", logs with block times" : ""})`, async function () {
       const { headers, text } = await makeRange(seed, withTimestamps);
       const { table, general, fast } = bothPaths(text, headers);
@@ -162,9 +207,15 @@ describe("indexer: reading eth_getLogs answers from their bytes", function () {
     const mutations: [string, (t: string) => string][] = [
       ["an escape in a value", (t) => t.replace(/"blockHash"(\s*):(\s*)"0x/, '"blockHash"$1:$2"\\u0030x')],
       ["a non-hex digit", (t) => t.replace(/"transactionHash"(\s*):(\s*)"0x./, '"transactionHash"$1:$2"0xg')],
-      ["an address one digit short", (t) => t.slice(0, first) + t.slice(first).replace(/"address"(\s*):(\s*)"0x./, '"address"$1:$2"0x')],
+      [
+        "an address one digit short",
+        (t) => t.slice(0, first) + t.slice(first).replace(/"address"(\s*):(\s*)"0x./, '"address"$1:$2"0x'),
+      ],
       ["0X instead of 0x", (t) => t.replace(/"logIndex"(\s*):(\s*)"0x/, '"logIndex"$1:$2"0X')],
-      ["a block number beyond 2^52", (t) => t.replace(/"blockNumber"(\s*):(\s*)"0x/, '"blockNumber"$1:$2"0x1000000000000')],
+      [
+        "a block number beyond 2^52",
+        (t) => t.replace(/"blockNumber"(\s*):(\s*)"0x/, '"blockNumber"$1:$2"0x1000000000000'),
+      ],
       ["data of a partial word", (t) => t.replace(/"data"(\s*):(\s*)"0x/, '"data"$1:$2"0x00')],
       ["no topics", (t) => t.replace(/"topics"(\s*):(\s*)\[[^\]]*\]/, '"topics":[]')],
       ["a missing field", (t) => t.replace(/"logIndex"(\s*):(\s*)"0x[0-9a-f]+"\s*,?/, "")],
@@ -181,8 +232,14 @@ describe("indexer: reading eth_getLogs answers from their bytes", function () {
     const { headers, text } = await makeRange(7, false);
     const cases: [string, (t: string) => string][] = [
       ["a removed log", (t) => t.replace(/"removed"(\s*):(\s*)false/, '"removed":true')],
-      ["a log from another branch", (t) => t.replace(/"blockHash"\s*:\s*"0x[0-9a-f]{64}"/, `"blockHash":"0x${"e".repeat(64)}"`)],
-      ["a TransferSingle with one data word", (t) => t.replace(/("data"\s*:\s*"0x[0-9a-fA-F]{64})[0-9a-fA-F]{64}"/g, '$1"')],
+      [
+        "a log from another branch",
+        (t) => t.replace(/"blockHash"\s*:\s*"0x[0-9a-f]{64}"/, `"blockHash":"0x${"e".repeat(64)}"`),
+      ],
+      [
+        "a TransferSingle with one data word",
+        (t) => t.replace(/("data"\s*:\s*"0x[0-9a-fA-F]{64})[0-9a-fA-F]{64}"/g, '$1"'),
+      ],
     ];
     for (const [name, mutate] of cases) {
       const { table, general, fast } = bothPaths(mutate(text), headers);
@@ -199,7 +256,13 @@ describe("indexer: reading eth_getLogs answers from their bytes", function () {
     // Two logs of one block naming different block hashes, in a block whose header was not fetched (its hash is
     // stored once, in event_block): both paths refuse the range.
     const logs = JSON.parse(text) as RawLog[];
-    const second = logs.findIndex((l, i) => i > 0 && logs[i - 1]!.blockNumber === l.blockNumber && BigInt(l.blockNumber) > FROM && BigInt(l.blockNumber) < TO);
+    const second = logs.findIndex(
+      (l, i) =>
+        i > 0 &&
+        logs[i - 1]!.blockNumber === l.blockNumber &&
+        BigInt(l.blockNumber) > FROM &&
+        BigInt(l.blockNumber) < TO,
+    );
     expect(second, "a block with two logs").to.be.greaterThan(0);
     logs[second] = { ...logs[second]!, blockHash: `0x${"d".repeat(64)}` };
     const ends = new Map([...headers].filter(([n]) => n === FROM || n === TO));
@@ -224,13 +287,24 @@ describe("indexer: reading eth_getLogs answers from their bytes", function () {
       req.on("end", () => {
         const ids = (JSON.parse(body) as { id: number }[]).map((r) => r.id);
         // Answered in reverse order, as a batch answer may be.
-        res.end(`[ ${ids.map((id, i) => items[i]!(id)).reverse().join(" ,\n")} ]`);
+        res.end(
+          `[ ${ids
+            .map((id, i) => items[i]!(id))
+            .reverse()
+            .join(" ,\n")} ]`,
+        );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
-      const rpc = new RpcClient({ urls: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`], maxAttempts: 1 });
-      const requests = [{ method: "eth_getLogs", params: [] }, { method: "eth_getBlockByNumber", params: [] }];
+      const rpc = new RpcClient({
+        urls: [`http://127.0.0.1:${(server.address() as AddressInfo).port}`],
+        maxAttempts: 1,
+      });
+      const requests = [
+        { method: "eth_getLogs", params: [] },
+        { method: "eth_getBlockByNumber", params: [] },
+      ];
       const [logs, header] = await rpc.batch<[{ count: number }, unknown]>(requests, [readLogs]);
       expect(logs.count).to.equal((JSON.parse(text) as unknown[]).length);
       expect(header).to.deep.equal(JSON.parse(block));

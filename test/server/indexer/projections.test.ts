@@ -7,8 +7,22 @@ import { HeadWatcher } from "../../../server/chain/head-watcher.ts";
 import { createApp } from "../../../server/http/app.ts";
 import { RpcClient } from "../../../server/indexer/rpc.ts";
 import { DeepReorgError, Indexer, type IndexerOptions } from "../../../server/indexer/indexer.ts";
-import { getActivity, getBalanceAt, getEditionSupply, getHeldSince, listHolders } from "../../../server/indexer/reads.ts";
-import { applyBatch, CHECKPOINT_CHANNEL, CheckpointMovedError, readCheckpoint, readRecentBlocks, rebuildProjections, rollbackTo } from "../../../server/indexer/store.ts";
+import {
+  getActivity,
+  getBalanceAt,
+  getEditionSupply,
+  getHeldSince,
+  listHolders,
+} from "../../../server/indexer/reads.ts";
+import {
+  applyBatch,
+  CHECKPOINT_CHANNEL,
+  CheckpointMovedError,
+  readCheckpoint,
+  readRecentBlocks,
+  rebuildProjections,
+  rollbackTo,
+} from "../../../server/indexer/store.ts";
 import {
   compareWithChain,
   holders,
@@ -38,7 +52,7 @@ describe("indexer projections, replay, deep reorgs, /health and /metrics", funct
   });
 
   it("derives balances, held-since, balance as of a block, supply, holders and activity", async function () {
-    const block = async () => (await tc.publicClient.getBlockNumber({ cacheTime: 0 }));
+    const block = async () => await tc.publicClient.getBlockNumber({ cacheTime: 0 });
     await sendOps(tc, token, [{ from: ZERO, to: alice, id: 1n, amount: 5n }]);
     const a = await block();
     await sendOps(tc, token, [{ from: alice, to: bob, id: 1n, amount: 5n }]);
@@ -47,23 +61,46 @@ describe("indexer projections, replay, deep reorgs, /health and /metrics", funct
     const c = await block();
     // A self-transfer and a same-block out-and-back do not break continuous holding.
     await sendOps(tc, token, [{ from: alice, to: alice, id: 1n, amount: 2n }]);
-    await sendOps(tc, token, [{ from: bob, to: carol, id: 1n, amount: 3n }, { from: carol, to: bob, id: 1n, amount: 3n }]);
+    await sendOps(tc, token, [
+      { from: bob, to: carol, id: 1n, amount: 3n },
+      { from: carol, to: bob, id: 1n, amount: 3n },
+    ]);
     await sendOps(tc, token, [{ from: bob, to: ZERO, id: 1n, amount: 1n }]);
     // All of it in one range, so held-since is walked inside a batch.
     const indexer = new Indexer(options());
     await indexer.step();
 
-    expect((await getHeldSince(prisma, 31337, { owner: alice, collection: token, tokenId: 1n }))?.sinceBlock).to.equal(c);
+    expect((await getHeldSince(prisma, 31337, { owner: alice, collection: token, tokenId: 1n }))?.sinceBlock).to.equal(
+      c,
+    );
     // bob: 0 -> 5 at b; in the same later block 3 -> 0 -> 3, which at transfer granularity restarts holding.
     const bobSince = await getHeldSince(prisma, 31337, { owner: bob, collection: token, tokenId: 1n });
     expect(bobSince?.sinceBlock).to.equal(c + 2n);
     expect(await getHeldSince(prisma, 31337, { owner: carol, collection: token, tokenId: 1n })).to.equal(null);
-    expect(await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: a })).to.equal(5n);
-    expect(await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: b })).to.equal(0n);
-    expect(await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: c })).to.equal(2n);
-    expect(await getBalanceAt(prisma, 31337, { owner: bob, collection: token, tokenId: 1n, blockNumber: c })).to.equal(3n);
-    expect(await getEditionSupply(prisma, 31337, { collection: token, tokenId: 1n })).to.deep.equal({ minted: 5n, burned: 1n, supply: 4n, holders: 2 });
-    expect((await listHolders(prisma, 31337, { collection: token, tokenId: 1n }, { limit: 10 })).map((h) => [h.owner, h.amount])).to.deep.equal([
+    expect(
+      await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: a }),
+    ).to.equal(5n);
+    expect(
+      await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: b }),
+    ).to.equal(0n);
+    expect(
+      await getBalanceAt(prisma, 31337, { owner: alice, collection: token, tokenId: 1n, blockNumber: c }),
+    ).to.equal(2n);
+    expect(await getBalanceAt(prisma, 31337, { owner: bob, collection: token, tokenId: 1n, blockNumber: c })).to.equal(
+      3n,
+    );
+    expect(await getEditionSupply(prisma, 31337, { collection: token, tokenId: 1n })).to.deep.equal({
+      minted: 5n,
+      burned: 1n,
+      supply: 4n,
+      holders: 2,
+    });
+    expect(
+      (await listHolders(prisma, 31337, { collection: token, tokenId: 1n }, { limit: 10 })).map((h) => [
+        h.owner,
+        h.amount,
+      ]),
+    ).to.deep.equal([
       [alice.toLowerCase(), 2n],
       [bob.toLowerCase(), 2n],
     ]);
@@ -77,7 +114,9 @@ describe("indexer projections, replay, deep reorgs, /health and /metrics", funct
       [bob.toLowerCase(), ZERO],
       [ZERO, alice.toLowerCase()],
     ]);
-    expect(await getBalanceAt(prisma, 31337, { owner: ZERO, collection: token, tokenId: 1n, blockNumber: c + 3n })).to.equal(-4n);
+    expect(
+      await getBalanceAt(prisma, 31337, { owner: ZERO, collection: token, tokenId: 1n, blockNumber: c + 3n }),
+    ).to.equal(-4n);
 
     const before = await projectionsSnapshot(db);
     const rebuilt = await rebuildProjections(db, 31337);
@@ -95,7 +134,13 @@ describe("indexer projections, replay, deep reorgs, /health and /metrics", funct
     const stale = { ...head!, number: head!.number + 1n, hash: `0x${"ab".repeat(32)}` };
     let error: unknown;
     try {
-      await applyBatch(db, { chainId: 31337, previous: { blockNumber: checkpoint.blockNumber - 1n, blockHash: "0x00" }, head: stale, headers: [], events: [] });
+      await applyBatch(db, {
+        chainId: 31337,
+        previous: { blockNumber: checkpoint.blockNumber - 1n, blockHash: "0x00" },
+        head: stale,
+        headers: [],
+        events: [],
+      });
     } catch (e) {
       error = e;
     }

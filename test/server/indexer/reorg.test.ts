@@ -34,7 +34,12 @@ describe("indexer: random reorgs on a real hardhat node", function () {
     const randomBlocks = async (count: number) => {
       for (let i = 0; i < count; i++) {
         if (rand.next() < 0.15) await tc.mine(1);
-        else await sendOps(tc, token, Array.from({ length: rand.int(1, 4) }, () => model.randomOp(rand, owners, IDS)));
+        else
+          await sendOps(
+            tc,
+            token,
+            Array.from({ length: rand.int(1, 4) }, () => model.randomOp(rand, owners, IDS)),
+          );
       }
     };
     await randomBlocks(20);

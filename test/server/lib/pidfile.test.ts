@@ -39,7 +39,13 @@ describe("npm run dev's run file: one run per data folder", () => {
     const file = path.join(dir, "dev", "run.json");
     await new Promise((r) => setTimeout(r, 200)); // their command lines are in /proc
     await mkdir(path.dirname(file), { recursive: true });
-    await writeFile(file, JSON.stringify({ owner: { pid: owner.pid, match: "perkmint-owner-marker" }, processes: [{ pid: chain.pid, match: "perkmint-chain-marker" }] }));
+    await writeFile(
+      file,
+      JSON.stringify({
+        owner: { pid: owner.pid, match: "perkmint-owner-marker" },
+        processes: [{ pid: chain.pid, match: "perkmint-chain-marker" }],
+      }),
+    );
     const said: string[] = [];
     const claim = await claimRun(file, "perkmint-test", (l) => said.push(l));
     expect(claim.ok).to.equal(false);
@@ -60,7 +66,13 @@ describe("npm run dev's run file: one run per data folder", () => {
     await new Promise((r) => dead.once("exit", r));
     await writeFile(
       file,
-      JSON.stringify({ owner: { pid: dead.pid, match: "scripts/dev.ts" }, processes: [{ pid: chain.pid, match: "perkmint-chain-marker" }, { pid: stranger.pid, match: "perkmint-db-marker" }] }),
+      JSON.stringify({
+        owner: { pid: dead.pid, match: "scripts/dev.ts" },
+        processes: [
+          { pid: chain.pid, match: "perkmint-chain-marker" },
+          { pid: stranger.pid, match: "perkmint-db-marker" },
+        ],
+      }),
     );
     const said: string[] = [];
     const claim = await claimRun(file, "perkmint-test", (l) => said.push(l));
@@ -89,7 +101,9 @@ describe("npm run dev's run file: one run per data folder", () => {
       const said: string[] = [];
       const port = await preferredOrFreePort(taken, { name: "API", variable: "PORT" }, (l) => said.push(l));
       expect(port).to.not.equal(taken);
-      expect(said).to.deep.equal([`Port ${taken} is already in use, so the API takes port ${port} instead (set PORT to choose one).`]);
+      expect(said).to.deep.equal([
+        `Port ${taken} is already in use, so the API takes port ${port} instead (set PORT to choose one).`,
+      ]);
     } finally {
       blocker.close();
     }
