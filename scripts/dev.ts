@@ -120,7 +120,7 @@ async function main() {
   await mkdir(path.dirname(deploymentsFile), { recursive: true });
   await writeFile(
     deploymentsFile,
-    JSON.stringify(deployment, (_k, v) => (typeof v === "bigint" ? v.toString() : v), 2),
+    JSON.stringify(deployment, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2),
   );
   const seed = await seedDemo(publicClient, demoWallets(viemChain, rpcUrl), deployment.factory);
 

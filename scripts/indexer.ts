@@ -2,7 +2,7 @@
 // DATABASE_URL, DEPLOYMENTS_FILE or FACTORY_ADDRESS, ...). A second copy waits as a standby and takes over when the
 // first dies. With INDEXER_METRICS_PORT it serves /health and /metrics. SIGINT/SIGTERM stop it after the batch in
 // flight; SIGKILL at any point is safe too (every batch commits with its checkpoint).
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { loadConfigOrExit } from "../server/config.ts";
 import { createPool } from "../server/database/pool.ts";
 import { migrateDatabase } from "../server/database/migrate.ts";
@@ -68,39 +68,42 @@ const pool = createPool(database.url, 6, {
 });
 const indexer = new Indexer(indexerOptionsFromConfig(config, { db: pool, chainId, logger, progress: true }));
 
+/** The indexer's own /metrics and /health (INDEXER_METRICS_PORT). */
+async function answerIndexerRequest(req: IncomingMessage, res: ServerResponse) {
+  if (req.url === "/metrics") {
+    res.setHeader("content-type", metricsRegistry.contentType);
+    res.end(await metricsRegistry.metrics());
+  } else if (req.url === "/health") {
+    const s = indexer.status;
+    const stalled =
+      s.isWriter &&
+      Date.now() - s.lastProgressAt > config.stallSeconds * 1000 &&
+      s.headBlock !== null &&
+      s.indexedBlock !== null &&
+      s.headBlock - s.indexedBlock > BigInt(config.confirmations + 1);
+    res.statusCode = stalled ? 503 : 200;
+    res.setHeader("content-type", "application/json");
+    res.end(
+      JSON.stringify({
+        ok: !stalled,
+        role: s.isWriter ? "writer" : "standby",
+        chainId,
+        indexedBlock: s.indexedBlock?.toString() ?? null,
+        headBlock: s.headBlock?.toString() ?? null,
+        lagSeconds: s.lagSeconds,
+        lastProgressAt: new Date(s.lastProgressAt).toISOString(),
+        reorgs: s.reorgs,
+      }),
+    );
+  } else {
+    res.statusCode = 404;
+    res.end();
+  }
+}
+
 let server: ReturnType<typeof createServer> | undefined;
 if (config.indexerMetricsPort !== undefined) {
-  server = createServer(async (req, res) => {
-    if (req.url === "/metrics") {
-      res.setHeader("content-type", metricsRegistry.contentType);
-      res.end(await metricsRegistry.metrics());
-    } else if (req.url === "/health") {
-      const s = indexer.status;
-      const stalled =
-        s.isWriter &&
-        Date.now() - s.lastProgressAt > config.stallSeconds * 1000 &&
-        s.headBlock !== null &&
-        s.indexedBlock !== null &&
-        s.headBlock - s.indexedBlock > BigInt(config.confirmations + 1);
-      res.statusCode = stalled ? 503 : 200;
-      res.setHeader("content-type", "application/json");
-      res.end(
-        JSON.stringify({
-          ok: !stalled,
-          role: s.isWriter ? "writer" : "standby",
-          chainId,
-          indexedBlock: s.indexedBlock?.toString() ?? null,
-          headBlock: s.headBlock?.toString() ?? null,
-          lagSeconds: s.lagSeconds,
-          lastProgressAt: new Date(s.lastProgressAt).toISOString(),
-          reorgs: s.reorgs,
-        }),
-      );
-    } else {
-      res.statusCode = 404;
-      res.end();
-    }
-  });
+  server = createServer((req, res) => void answerIndexerRequest(req, res));
   server.listen(config.indexerMetricsPort, config.host);
 }
 

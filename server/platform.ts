@@ -110,7 +110,7 @@ export async function startPlatform(
         known: inProcessIndexer ? () => inProcessIndexer.status.head : undefined,
         logger: logger.child({ component: "health" }),
       }).start();
-      stack.push(async () => chainHead.stop());
+      stack.push(() => Promise.resolve(chainHead.stop()));
       const app = createApp({
         prisma,
         chainHead,

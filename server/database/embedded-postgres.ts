@@ -106,7 +106,8 @@ export async function startEmbeddedPostgres(options: StartEmbeddedOptions): Prom
     // start() rejects with `undefined` when postgres exits early (e.g. a stale server still holds the data dir).
     throw new Error(
       `Embedded PostgreSQL failed to start on port ${port} with data folder ${dataDir}` +
-        (error ? `: ${String(error)}` : ". Is another server using that folder? See its log above."),
+        (error instanceof Error ? `: ${error.message}` : ". Is another server using that folder? See its log above."),
+      { cause: error },
     );
   }
   const child = (

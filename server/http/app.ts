@@ -129,11 +129,12 @@ export function createApp(deps: AppDeps) {
   app.use(refuseOversizedBodies());
   app.use("/docs/assets", ...docsAssets());
 
-  let document: unknown;
-  const routes = apiRoutes(deps, auth, settings, () => document);
+  // The document describes the routes, /openapi.json among them: built once they are all declared.
+  const described: { document?: unknown } = {};
+  const routes = apiRoutes(deps, auth, settings, () => described.document);
   const registry = new OpenAPIRegistry();
   describeRoutes(registry, routes);
-  document = buildOpenApiDocument(registry, { serverUrl: settings.publicUrl });
+  described.document = buildOpenApiDocument(registry, { serverUrl: settings.publicUrl });
   mountRoutes(app, routes, { services, checkResponses: deps.checkResponses });
   app.use(methodNotAllowed(routeMethods(routes)));
   app.use(notFoundHandler);

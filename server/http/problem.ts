@@ -193,10 +193,25 @@ export function errorHandler(
       });
       return sendProblem(res, unavailableProblem("database", fault));
     }
+    // Express, body-parser and the router throw plain errors carrying a status: read only what we use of them.
+    const thrown = (error ?? {}) as {
+      status?: unknown;
+      statusCode?: unknown;
+      type?: unknown;
+      limit?: unknown;
+      name?: unknown;
+    };
     const status =
-      typeof error?.status === "number" ? error.status : typeof error?.statusCode === "number" ? error.statusCode : 500;
+      typeof thrown.status === "number"
+        ? thrown.status
+        : typeof thrown.statusCode === "number"
+          ? thrown.statusCode
+          : 500;
     if (status >= 400 && status < 500)
-      return sendProblem(res, clientErrorProblem({ ...error, status, name: error?.name }));
+      return sendProblem(
+        res,
+        clientErrorProblem({ type: thrown.type, limit: thrown.limit, status, name: thrown.name }),
+      );
     logger.error(
       { err: error, requestId: res.locals.requestId, method: req.method, url: req.originalUrl },
       "unhandled error",

@@ -94,7 +94,8 @@ export class HeadSubscription {
           return;
         }
         if (answer.id === 1) {
-          refusal = `eth_subscribe refused: ${String(answer.error?.message ?? JSON.stringify(answer).slice(0, 200))}`;
+          const reason = answer.error?.message;
+          refusal = `eth_subscribe refused: ${typeof reason === "string" ? reason : JSON.stringify(answer).slice(0, 200)}`;
           ws.close();
           return;
         }

@@ -383,7 +383,8 @@ export class Indexer {
           }
           throw error;
         }
-        inflight.shift();
+        // Already awaited just above: the range is done with, not a promise left floating.
+        void inflight.shift();
         // A range fetched before it could know every collection it holds events of is fetched again, now knowing
         // them (rare: a collection created in a range in flight, or inside this one).
         for (let missing = this.missingFrom(fetched); missing.length > 0; missing = this.missingFrom(fetched)) {

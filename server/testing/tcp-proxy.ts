@@ -82,7 +82,10 @@ export async function startTcpProxy(upstreamPort: number, port?: number): Promis
     open() {
       let ws = 0;
       let http = 0;
-      for (const e of sockets.values()) e.kind === "ws" ? ws++ : e.kind === "http" ? http++ : 0;
+      for (const e of sockets.values()) {
+        if (e.kind === "ws") ws++;
+        else if (e.kind === "http") http++;
+      }
       return { ws, http };
     },
     async down() {

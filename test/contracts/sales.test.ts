@@ -1,14 +1,6 @@
 import { expect } from "chai";
 import { network } from "hardhat";
-import {
-  decodeFunctionResult,
-  encodeFunctionData,
-  getAddress,
-  parseEventLogs,
-  zeroAddress,
-  type Address,
-  type Hex,
-} from "viem";
+import { decodeFunctionResult, encodeFunctionData, getAddress, parseEventLogs, zeroAddress, type Address } from "viem";
 import { buildAllowlist } from "../../server/chain/allowlist.ts";
 import { deployDrop, phase, PRICE } from "./fixture.ts";
 

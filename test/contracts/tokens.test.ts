@@ -156,8 +156,8 @@ describe("Collection: transfers, soulbound, redeem and burn", () => {
                 ? "receiver"
                 : v,
           );
-        expect(normalise(ours), `ids ${ids}`).to.equal(normalise(ozSeen));
-        expect(ours!.hooks, `hooks for ids ${ids}`).to.deep.equal(ozSeen!.hooks);
+        expect(normalise(ours), `ids ${ids.join(",")}`).to.equal(normalise(ozSeen));
+        expect(ours!.hooks, `hooks for ids ${ids.join(",")}`).to.deep.equal(ozSeen!.hooks);
         expect(ours!.events[0]!.eventName).to.equal(ids.length === 1 ? "TransferSingle" : "TransferBatch");
       }
     });

@@ -56,9 +56,13 @@ describe("npm run dev, end to end", () => {
     dev.stderr!.on("data", (c: Buffer) => (output += c.toString()));
     await new Promise<void>((resolve, reject) => {
       const timer = setInterval(() => {
-        if (output.includes("Perkmint is running")) (clearInterval(timer), resolve());
-        else if (dev.exitCode !== null)
-          (clearInterval(timer), reject(new Error(`npm run dev exited early:\n${output}`)));
+        if (output.includes("Perkmint is running")) {
+          clearInterval(timer);
+          resolve();
+        } else if (dev.exitCode !== null) {
+          clearInterval(timer);
+          reject(new Error(`npm run dev exited early:\n${output}`));
+        }
       }, 50);
     });
   });

@@ -15,7 +15,7 @@ function capture() {
 }
 
 describe("OutageLog: an outage is logged at its start, in a periodic summary, and at its end", () => {
-  it("logs one line for 200 failures over 50 s, one summary per minute after, and the end", async () => {
+  it("logs one line for 200 failures over 50 s, one summary per minute after, and the end", () => {
     const { lines, logger } = capture();
     let now = 1_000_000;
     const outage = new OutageLog({ logger, what: "database", summaryEveryMs: 60_000, now: () => now });
