@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import cors from "cors";
 import express from "express";
 import helmet from "helmet";
+import { pinoHttp } from "pino-http";
 import type { Logger } from "pino";
 import type { PublicClient } from "viem";
 import { authRoutes } from "../auth/routes.ts";
@@ -103,23 +104,27 @@ export function createApp(deps: AppDeps) {
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
     res.set("x-request-id", requestId);
-    const started = process.hrtime.bigint();
     res.on("finish", () => {
       if (databaseOutage.active && res.statusCode < 500 && req.path.startsWith("/v1/")) databaseOutage.success();
-      // The URL and status only: never a header (cookies, bearer tokens) nor a body (signatures).
-      deps.logger.debug(
-        {
-          requestId,
-          method: req.method,
-          url: req.originalUrl,
-          status: res.statusCode,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-        },
-        "request",
-      );
     });
     next();
   });
+  // One access-log line per request, carrying its request id: the method, the URL and the status only, never a
+  // header (cookies, bearer tokens) nor a body (signatures). Server errors log as errors, refusals as info.
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: (_req, res) => String((res as express.Response).locals.requestId),
+      customLogLevel: (_req, res, error) =>
+        error || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+      },
+      wrapSerializers: false,
+      quietReqLogger: true,
+    }),
+  );
   // helmet's headers (CSP, HSTS outside plain-http, nosniff, frame denial, ...); CORS only for CORS_ORIGINS.
   app.use(helmet({ strictTransportSecurity: !settings.publicUrl.startsWith("http:") }));
   app.use(cors({ origin: settings.corsOrigins, credentials: true, exposedHeaders: ["x-request-id", "retry-after"] }));

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import express, { type Request, type RequestHandler, type Response, type Router } from "express";
 import { z } from "zod";
 import { jsonBody } from "./body.ts";
@@ -180,8 +181,17 @@ function handlerFor(route: RouteDeclaration, options: MountOptions): RequestHand
     const status = reply.status ?? 200;
     if (options.checkResponses) checkAnswer(route, status, reply.body);
     res.status(status).set(reply.headers ?? {});
-    if (reply.body === undefined) res.end();
-    else res.json(reply.body);
+    if (reply.body === undefined) return void res.end();
+    const json = JSON.stringify(reply.body);
+    if (route.role === "public" && route.method === "get" && status === 200 && !res.get("cache-control")) {
+      // A public read is the same for everyone at a given index state, and an answer that depends on ownership names
+      // its asOfBlock, so its hash changes whenever the index moves: a validator that is exactly right. Caches may
+      // keep it for a second (the index moves with each block) and must revalidate after.
+      const etag = `"${createHash("sha256").update(json).digest("base64url").slice(0, 27)}"`;
+      res.set({ etag, "cache-control": "public, max-age=1, must-revalidate" });
+      if (req.get("if-none-match")?.split(/\s*,\s*/).includes(etag)) return void res.status(304).end();
+    }
+    res.type("application/json").send(json);
   };
 }
 

@@ -2,6 +2,8 @@ import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import path from "node:path";
+import { Writable } from "node:stream";
+import pino from "pino";
 import { getAddress, type Abi, type Hex, type LocalAccount } from "viem";
 import { createSiweMessage } from "viem/siwe";
 import { demoAccounts, demoWallets, seedDemo, type DemoSeed } from "../../../server/chain/demo-seed.ts";
@@ -351,6 +353,50 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
       expectProblem(await api.call(method, path), 401);
       expect((await api.call(method, path, { headers: bearer(holder) })).status, `${method} ${path}`).to.equal(200);
       expectProblem(await api.call(method, path, { headers: bearer(key) }), 403);
+    }
+  });
+
+  it("logs each request with its request id, and never a session token, a signature or a cookie", async () => {
+    const lines: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logged = await startApi({
+      prisma,
+      publicClient: tc.publicClient,
+      chainHead,
+      chainId: 31337,
+      confirmations: 0,
+      logger: pino({ level: "debug" }, stream),
+    });
+    try {
+      const text = createSiweMessage({
+        domain: logged.host,
+        address: alice.address,
+        uri: logged.publicUrl,
+        version: "1",
+        chainId: 31337,
+        nonce: (await logged.call("GET", "/v1/auth/nonce")).body!.nonce as string,
+        issuedAt: new Date(),
+      });
+      const signature = await alice.signMessage({ message: text });
+      const session = await logged.call("POST", "/v1/auth/verify", {
+        body: { message: text, signature },
+        headers: { "x-request-id": "test-request-0001" },
+      });
+      const token = session.body!.token as string;
+      await logged.call("GET", "/v1/me", { headers: { cookie: `perkmint_session=${token}` } });
+      await logged.call("GET", "/v1/me", { headers: bearer(token) });
+      const all = lines.join("");
+      expect(all).to.include("test-request-0001");
+      expect(all).to.include("/v1/me");
+      for (const secret of [token, signature, "perkmint_session", "authorization", "Bearer"])
+        expect(all).to.not.include(secret);
+    } finally {
+      await logged.stop();
     }
   });
 

@@ -184,6 +184,22 @@ describe("HTTP API", () => {
     ]);
   });
 
+  it("public reads carry an ETag and Cache-Control: 304 when unchanged, a new ETag once the index moves", async () => {
+    const path = `/v1/wallets/${alice.account.address}/holdings`;
+    const first = await fetch(base + path);
+    const etag = first.headers.get("etag")!;
+    expect(etag).to.match(/^"[A-Za-z0-9_-]{27}"$/);
+    expect(first.headers.get("cache-control")).to.equal("public, max-age=1, must-revalidate");
+    const again = await fetch(base + path, { headers: { "if-none-match": etag } });
+    expect(again.status).to.equal(304);
+    // Any new block indexed moves asOfBlock, so the answer (and its validator) changes.
+    await publicClient.request({ method: "evm_mine" } as never);
+    await catchUp();
+    const moved = await fetch(base + path, { headers: { "if-none-match": etag } });
+    expect(moved.status).to.equal(200);
+    expect(moved.headers.get("etag")).to.not.equal(etag);
+  });
+
   it("GET /openapi.json describes every route, its role and its problem answers", async () => {
     const { status, body } = await get("/openapi.json");
     expect(status).to.equal(200);
