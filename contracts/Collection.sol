@@ -13,13 +13,19 @@ import {PackedERC1155} from "./token/PackedERC1155.sol";
 import {OwnerAccessControl} from "./access/OwnerAccessControl.sol";
 import {ICollectionTypes} from "./interfaces/ICollection.sol";
 
+/// @title IPlatform
+/// @author Perkmint
 /// @notice What a collection asks of the factory that created it.
 interface IPlatform {
+    /// @notice Where platform fees are sent now.
     function feeRecipient() external view returns (address);
+    /// @notice The epoch `signer` signs vouchers in, or zero if it is not a voucher signer.
+    /// @param signer The account that signed a voucher.
     function voucherSignerEpoch(address signer) external view returns (uint256);
 }
 
 /// @title Collection
+/// @author Perkmint
 /// @notice One IP partner's ERC-1155 collection: editions (one token id each) with a hard max supply, timed sale
 ///         phases with prices, per-wallet limits and Merkle allowlists, referral rewards, EIP-712 mint vouchers,
 ///         airdrops, redemption by burning, soulbound editions (ERC-5633), ERC-2981 royalties and pull payouts.
@@ -51,18 +57,24 @@ contract Collection is
     uint256 public constant MAX_PHASES = 7;
     /// @notice The `phase` reported by {Minted} for voucher mints.
     uint256 public constant VOUCHER_PHASE = type(uint256).max;
+    /// @notice The highest platform fee a collection accepts at initialisation: 10%.
     uint256 public constant MAX_PLATFORM_FEE_BPS = 1_000;
+    /// @notice The highest referral share of an edition: 50%.
     uint256 public constant MAX_REFERRAL_BPS = 5_000;
     uint256 private constant BPS = 10_000;
     /// @notice Editions {pause} mirrors the pause into at once; {continuePause} does the rest, in chunks.
     uint256 public constant PAUSE_BATCH = 1_000;
 
+    // EIP-712 type strings are fixed by the standard and hashed at compile time: their length costs no gas.
+    // solhint-disable gas-small-strings
+    /// @notice EIP-712 type hash of {MintVoucher}, as signed by the platform's voucher signers.
     bytes32 public constant MINT_VOUCHER_TYPEHASH = keccak256(
         "MintVoucher(address recipient,uint256 edition,uint256 quantity,uint256 price,uint256 id,uint256 deadline,uint256 signerEpoch)"
     );
     bytes32 private constant DOMAIN_TYPEHASH = keccak256(
         "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
     );
+    // solhint-enable gas-small-strings
     string private constant EIP712_NAME = "Perkmint Collection";
     string private constant EIP712_VERSION = "1";
 
@@ -171,6 +183,12 @@ contract Collection is
 
     /// @notice Buys `quantity` tokens of `edition` in public phase `phase` for `to`, paying exactly
     ///         `price * quantity`. The phase's wallet limit counts what `to` received in it, whoever pays.
+    ///         Reverts if the edition or collection is paused, the phase is not active or has an allowlist, the
+    ///         payment is wrong, or max supply or the wallet limit would be passed.
+    /// @param edition_ Edition (token id) to buy.
+    /// @param to Recipient of the tokens (its receiver hook is called if it is a contract).
+    /// @param quantity Number of tokens, at least 1.
+    /// @param phase_ Public phase index (0 to 6) to buy in.
     /// @param referrer Who referred the buyer (credited the edition's referral share), or zero for none. Neither
     ///        the buyer, the recipient, this collection nor its factory. Nothing stops a buyer naming a second wallet
     ///        of its own: the referral share is in effect a discount any buyer can take.
@@ -186,6 +204,13 @@ contract Collection is
     /// @notice Buys in allowlist phase `phase`. `to` must be in the phase's Merkle tree with leaf
     ///         `(to, allowance)` (StandardMerkleTree encoding of `["address", "uint256"]`); `to` may receive at most
     ///         `allowance` in the phase (and at most the phase's wallet limit, when it has one).
+    /// @param edition_ Edition (token id) to buy.
+    /// @param to Recipient of the tokens; must be the account in the allowlist leaf.
+    /// @param quantity Number of tokens, at least 1.
+    /// @param phase_ Allowlist phase index (0 to 6) to buy in.
+    /// @param referrer Who referred the buyer, or zero (same rules as {mint}).
+    /// @param allowance The leaf's maxQuantity for `to`.
+    /// @param proof Merkle proof of the leaf `(to, allowance)` against the phase's root.
     function mintAllowlisted(
         uint256 edition_,
         address to,
@@ -209,6 +234,7 @@ contract Collection is
     ///         before the signer's role was revoked stays dead even if it is granted again). Phases and wallet
     ///         limits do not apply; max supply and pauses do. Anyone may submit it; tokens go to
     ///         `voucher.recipient`.
+    /// @param voucher The signed voucher; `msg.value` must equal `voucher.price`.
     /// @param chainId The chain the voucher was issued for (must be this chain).
     /// @param signature The signer's EIP-712 signature over `voucher` for this collection's domain.
     function mintWithVoucher(MintVoucher calldata voucher, uint256 chainId, bytes calldata signature) external payable {
@@ -260,6 +286,7 @@ contract Collection is
 
     /// @notice Makes voucher `voucherId` unusable (e.g. before refunding the points it was bought with).
     ///         Callable by any platform voucher signer.
+    /// @param voucherId The voucher's `id`; reverts if already used or cancelled.
     function cancelVoucher(uint256 voucherId) external {
         if (!IAccessControl(factory).hasRole(VOUCHER_SIGNER_ROLE, msg.sender)) {
             revert AccessControlUnauthorizedAccount(msg.sender, VOUCHER_SIGNER_ROLE);
@@ -274,6 +301,9 @@ contract Collection is
     /// @notice Mints `quantities[i]` of `edition` to each `recipients[i]`, within max supply. Ignores phases,
     ///         wallet limits and pauses. All or nothing: if any share does not fit (a receiver hook may itself mint),
     ///         none is minted.
+    /// @param edition_ Edition (token id) to mint; reverts if it does not exist.
+    /// @param recipients Who receives tokens (entries may repeat; none may be zero).
+    /// @param quantities How many each recipient gets, in the same order (each at least 1).
     /// @dev Supply is booked per recipient, just before its balance and its receiver hook, so a hook sees exactly
     ///      the supply of the balances that exist, and a re-entrant mint is checked against it. The edition word is
     ///      read again each time: a hook may have changed it.
@@ -311,6 +341,10 @@ contract Collection is
     ///         (a consumable use, a physical good). The edition must be redeemable and not paused. Only the holder,
     ///         or an operator it approved for redemption ({setApprovalForRedemption}): an approval for all (given to
     ///         trade) does not let an operator redeem.
+    /// @param from Holder whose tokens are burned.
+    /// @param edition_ Redeemable edition (token id) to redeem.
+    /// @param quantity Number of tokens, at least 1.
+    /// @param redemptionRef Reference of the off-chain claim, repeated in {Redeemed}.
     function redeem(address from, uint256 edition_, uint256 quantity, bytes32 redemptionRef) external {
         if (from != msg.sender && !_redemptionApprovals[from][msg.sender])
             revert RedemptionNotApproved(msg.sender, from);
@@ -324,6 +358,8 @@ contract Collection is
 
     /// @notice Lets `operator` redeem the caller's tokens of any redeemable edition (e.g. a redemption desk), or
     ///         stops it. Separate from {setApprovalForAll}, which lets an operator move tokens, not redeem them.
+    /// @param operator The account to allow or stop (not zero).
+    /// @param approved Whether `operator` may redeem the caller's tokens.
     function setApprovalForRedemption(address operator, bool approved) external {
         if (operator == address(0)) revert ERC1155InvalidOperator(address(0));
         _redemptionApprovals[msg.sender][operator] = approved;
@@ -331,12 +367,17 @@ contract Collection is
     }
 
     /// @notice Whether `operator` may redeem `holder`'s tokens.
+    /// @param holder The token holder.
+    /// @param operator The account that would redeem.
     function isApprovedForRedemption(address holder, address operator) external view returns (bool) {
         return _redemptionApprovals[holder][operator];
     }
 
     /// @notice Burns `quantity` of `edition` held by `from` (the holder or an approved operator), e.g. to discard
     ///         a soulbound token.
+    /// @param from Holder whose tokens are burned.
+    /// @param edition_ Edition (token id); any edition, paused or soulbound included.
+    /// @param quantity Number of tokens.
     function burn(address from, uint256 edition_, uint256 quantity) external {
         _checkOperator(from);
         _burnBalance(from, edition_, quantity);
@@ -364,11 +405,14 @@ contract Collection is
     }
 
     /// @notice What `referrer` can withdraw now.
+    /// @param referrer The referrer to look up.
     function referralBalance(address referrer) external view returns (uint256) {
         return _referralOwed[referrer];
     }
 
     /// @notice Total referral rewards ever credited, and withdrawn.
+    /// @return credited Wei ever credited to referrers.
+    /// @return withdrawn Wei of it already withdrawn.
     function referralTotals() external view returns (uint256 credited, uint256 withdrawn) {
         return (_referrals.credited, _referrals.withdrawn);
     }
@@ -394,12 +438,14 @@ contract Collection is
     }
 
     /// @notice Sends `referrer` its referral rewards. Anyone may call it.
+    /// @param referrer The referrer paid (reverts if it is owed nothing or cannot take ether).
     function withdrawReferralRewards(address referrer) external nonReentrant {
         _withdrawReferral(referrer, referrer);
     }
 
     /// @notice Sends the caller's referral rewards to `recipient` (e.g. for a referrer contract that cannot take
     ///         ether itself).
+    /// @param recipient Where to send the caller's credit (not zero).
     function withdrawReferralRewardsTo(address recipient) external nonReentrant {
         if (recipient == address(0)) revert InvalidRecipient(address(0));
         _withdrawReferral(msg.sender, recipient);
@@ -408,6 +454,9 @@ contract Collection is
     // ------------------------------------------------------------------------------------------------ editions
 
     /// @notice Creates an edition (the next token id) with its first phases (index 0 upwards; may be empty).
+    ///         Edition admins only. Created paused if the collection is paused.
+    /// @param settings Max supply (above zero), referral share (at most {MAX_REFERRAL_BPS}), flags, royalty, URI.
+    /// @param phases Phases 0 to `phases.length - 1` (at most {MAX_PHASES}); each must not end before it starts.
     /// @return id The new edition's token id.
     function createEdition(
         EditionSettings calldata settings,
@@ -448,6 +497,9 @@ contract Collection is
 
     /// @notice Sets (or replaces) phase `phase` of `edition`. Wallet counters of a phase index persist: reuse an
     ///         index to adjust that phase, not to start an unrelated one.
+    /// @param edition_ Existing edition (token id).
+    /// @param phase_ Phase index, 0 to 6.
+    /// @param config The phase; `end` must not be before `start`.
     function setPhase(uint256 edition_, uint256 phase_, Phase calldata config) external onlyEditionAdmin {
         uint256 e = _existingEdition(edition_);
         if (phase_ >= MAX_PHASES) revert UnknownPhase(edition_, phase_, MAX_PHASES);
@@ -456,6 +508,8 @@ contract Collection is
     }
 
     /// @notice Lowers the max supply of `edition` (never below what was minted; never raises it).
+    /// @param edition_ Existing edition (token id).
+    /// @param maxSupply The new cap, between what was minted and the current cap.
     function setMaxSupply(uint256 edition_, uint256 maxSupply) external onlyEditionAdmin {
         uint256 e = _existingEdition(edition_);
         uint256 current = (e >> MAX_SUPPLY_SHIFT) & U32;
@@ -467,6 +521,8 @@ contract Collection is
     }
 
     /// @notice Sets the referral share of `edition`'s sales, in basis points (at most {MAX_REFERRAL_BPS}).
+    /// @param edition_ Existing edition (token id).
+    /// @param referralBps The new share, in basis points; applies to sales from now on.
     function setReferralBps(uint256 edition_, uint256 referralBps) external onlyEditionAdmin {
         uint256 e = _existingEdition(edition_);
         if (referralBps > MAX_REFERRAL_BPS) revert InvalidReferralBps(referralBps, MAX_REFERRAL_BPS);
@@ -475,12 +531,16 @@ contract Collection is
     }
 
     /// @notice Allows or forbids redeeming `edition`.
+    /// @param edition_ Existing edition (token id).
+    /// @param redeemable Whether holders may redeem it.
     function setRedeemable(uint256 edition_, bool redeemable) external onlyEditionAdmin {
         _setFlag(edition_, REDEEMABLE_FLAG, redeemable);
         emit RedeemableUpdated(edition_, redeemable);
     }
 
     /// @notice Pauses or resumes sales and redemptions of `edition`.
+    /// @param edition_ Existing edition (token id).
+    /// @param paused_ Whether to pause it (it stays paused after a collection-wide {unpause}).
     function setEditionPaused(uint256 edition_, bool paused_) external onlyEditionAdmin {
         _setFlag(edition_, PAUSED_FLAG, paused_);
         emit EditionPauseUpdated(edition_, paused_);
@@ -500,6 +560,7 @@ contract Collection is
 
     /// @notice Mirrors a pause in progress into up to `maxEditions` more editions. Anyone may call it: it only
     ///         carries out a pause an admin started.
+    /// @param maxEditions Most editions to mirror the pause into in this call (bounds its gas).
     function continuePause(uint256 maxEditions) external {
         Config memory config = _config;
         if (!config.paused) revert CollectionNotPaused();
@@ -520,11 +581,15 @@ contract Collection is
     /// @notice How far a pause has been applied: editions 1 to `applied` (and any created since it began) refuse
     ///         sales; the pause is complete when `applied == editionCount`. Both zero-based on a collection not
     ///         paused (`applied` is then 0).
+    /// @return applied Highest edition id the pause is mirrored into.
+    /// @return editions Number of editions.
     function pauseProgress() external view returns (uint256 applied, uint256 editions) {
         return (_config.pauseApplied, _config.editionCount);
     }
 
     /// @notice Sets the metadata URI of `edition` (emits the ERC-1155 `URI` event). Reverts once frozen.
+    /// @param edition_ Existing edition (token id).
+    /// @param newURI The new metadata URI.
     function setURI(uint256 edition_, string calldata newURI) external onlyEditionAdmin {
         uint256 e = _existingEdition(edition_);
         if (e & URI_FROZEN_FLAG != 0) revert URIFrozen(edition_);
@@ -533,6 +598,7 @@ contract Collection is
     }
 
     /// @notice Makes the metadata URI of `edition` permanent.
+    /// @param edition_ Existing edition (token id); reverts if already frozen.
     function freezeURI(uint256 edition_) external onlyEditionAdmin {
         uint256 e = _existingEdition(edition_);
         if (e & URI_FROZEN_FLAG != 0) revert URIFrozen(edition_);
@@ -541,12 +607,15 @@ contract Collection is
     }
 
     /// @notice Sets the collection metadata URI (ERC-7572).
+    /// @param newURI The new collection metadata URI.
     function setContractURI(string calldata newURI) external onlyEditionAdmin {
         _contractURI = newURI;
         emit ContractURIUpdated();
     }
 
     /// @notice Sets the collection's default ERC-2981 royalty; a zero receiver removes it.
+    /// @param receiver Royalty receiver, or zero to remove the default royalty.
+    /// @param royaltyBps Royalty in basis points (ignored when `receiver` is zero); reverts above 10,000.
     function setDefaultRoyalty(address receiver, uint96 royaltyBps) external onlyEditionAdmin {
         if (receiver == address(0)) {
             _deleteDefaultRoyalty();
@@ -558,6 +627,9 @@ contract Collection is
     }
 
     /// @notice Sets `edition`'s own ERC-2981 royalty; a zero receiver falls back to the collection default.
+    /// @param edition_ Existing edition (token id).
+    /// @param receiver Royalty receiver, or zero to fall back to the collection default.
+    /// @param royaltyBps Royalty in basis points (ignored when `receiver` is zero); reverts above 10,000.
     function setEditionRoyalty(uint256 edition_, address receiver, uint96 royaltyBps) external onlyEditionAdmin {
         _existingEdition(edition_);
         if (receiver == address(0)) {
@@ -572,6 +644,7 @@ contract Collection is
     // ------------------------------------------------------------------------------------------------ ownership
 
     /// @notice Where the partner's proceeds go; zero restores the owner.
+    /// @param recipient The new payout recipient, or zero for the owner. Admins only.
     function setPayoutRecipient(address recipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
         emit PayoutRecipientUpdated(payoutRecipient(), recipient == address(0) ? _config.owner : recipient);
         _payoutRecipient = recipient;
@@ -582,6 +655,7 @@ contract Collection is
     ///         the new owner (any custom payout recipient is cleared), and so does everything not yet withdrawn:
     ///         the old owner should call {withdraw} first. Only the owner may call it; to itself, it just ends every
     ///         other role.
+    /// @param newOwner The new owner (not zero).
     function transferOwnership(address newOwner) external {
         address previous = _config.owner;
         if (msg.sender != previous) revert NotOwner(msg.sender, previous);
@@ -627,6 +701,8 @@ contract Collection is
     }
 
     /// @notice The state of `edition`.
+    /// @param edition_ Existing edition (token id).
+    /// @return info Minted, max supply, referral share and flags (`paused` is the edition's own pause only).
     function edition(uint256 edition_) external view returns (EditionInfo memory info) {
         uint256 e = _existingEdition(edition_);
         info = EditionInfo({
@@ -641,6 +717,9 @@ contract Collection is
     }
 
     /// @notice Phase `phase` of `edition` (all zero if never set).
+    /// @param edition_ Existing edition (token id).
+    /// @param phase_ Phase index, 0 to 6.
+    /// @return config The phase's window, price, wallet limit and allowlist root.
     function phase(uint256 edition_, uint256 phase_) external view returns (Phase memory config) {
         uint256 e = _existingEdition(edition_);
         uint256 p = phase_ == 0 ? e : _phaseWord(edition_, phase_);
@@ -654,17 +733,22 @@ contract Collection is
     }
 
     /// @notice How many tokens of `edition` `account` received in phase `phase`.
+    /// @param edition_ Edition (token id).
+    /// @param phase_ Phase index, 0 to 6.
+    /// @param account The recipient to look up.
     function mintedInPhase(uint256 edition_, uint256 phase_, address account) external view returns (uint256) {
         if (phase_ >= MAX_PHASES) revert UnknownPhase(edition_, phase_, MAX_PHASES);
         return (_packed[edition_][account] >> (32 * (phase_ + 1))) & U32;
     }
 
     /// @notice Whether voucher `voucherId` was used or cancelled.
+    /// @param voucherId The voucher's `id`.
     function isVoucherUsed(uint256 voucherId) external view returns (bool) {
         return _usedVouchers[voucherId >> 8] & (1 << (voucherId & 0xff)) != 0;
     }
 
     /// @notice ERC-5633: whether tokens of `id` are soulbound (non-transferable).
+    /// @param id Token id (edition).
     function isSoulbound(uint256 id) external view returns (bool) {
         return _editions[id] & SOULBOUND_FLAG != 0;
     }
@@ -679,10 +763,13 @@ contract Collection is
         return _contractURI;
     }
 
+    // The EIP-712 getter's conventional name (as in ERC-2612); renaming it would change the ABI.
+    // solhint-disable func-name-mixedcase
     /// @notice The EIP-712 domain separator vouchers are signed under.
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparator();
     }
+    // solhint-enable func-name-mixedcase
 
     /// @inheritdoc IERC5267
     function eip712Domain()

@@ -6,6 +6,7 @@ import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
 import {Collection} from "./Collection.sol";
 
 /// @title EditionFactory
+/// @author Perkmint
 /// @notice The platform's entry point: deploys each partner's {Collection} as an ERC-1167 clone of one
 ///         implementation, and holds the platform settings collections read: the fee (snapshotted into each new
 ///         collection), the fee recipient (read when fees are withdrawn) and the voucher signers (read when a
@@ -29,23 +30,40 @@ contract EditionFactory is AccessControl {
     mapping(address signer => uint256 state) private _signerStates;
 
     /// @notice A new collection; the indexer discovers collections from this event.
+    /// @param collection The new clone's address.
+    /// @param owner Its owner: the caller of {createCollection}.
+    /// @param contractURI Its collection metadata URI (ERC-7572).
+    /// @param platformFeeBps The platform fee it takes on every sale, fixed for its life.
     event CollectionCreated(
         address indexed collection,
         address indexed owner,
         string contractURI,
         uint256 platformFeeBps
     );
+    /// @notice The fee for new collections changed (existing collections keep theirs).
+    /// @param previousFeeBps The fee before, in basis points (zero at deployment).
+    /// @param newFeeBps The fee now, in basis points.
     event PlatformFeeUpdated(uint256 previousFeeBps, uint256 newFeeBps);
+    /// @notice Where platform fees are sent changed (for every collection, from its next withdrawal).
+    /// @param previousRecipient The recipient before (zero at deployment).
+    /// @param newRecipient The recipient now.
     event FeeRecipientUpdated(address indexed previousRecipient, address indexed newRecipient);
     /// @notice `signer` was granted VOUCHER_SIGNER_ROLE and signs in `epoch` until the role is revoked.
+    /// @param signer The new voucher signer.
+    /// @param epoch The epoch its vouchers must carry (`MintVoucher.signerEpoch`).
     event VoucherSignerEpochStarted(address indexed signer, uint256 epoch);
 
+    /// @notice `feeBps` is above the platform fee cap `maxFeeBps` ({MAX_PLATFORM_FEE_BPS}).
     error InvalidPlatformFee(uint256 feeBps, uint256 maxFeeBps);
+    /// @notice The fee recipient cannot be the zero address.
     error InvalidFeeRecipient(address recipient);
+    /// @notice The platform admin cannot be the zero address.
     error InvalidAdmin(address admin);
     /// @notice The platform fee is above the highest the collection's creator accepts.
     error PlatformFeeAboveMax(uint256 feeBps, uint256 maxFeeBps);
 
+    /// @notice Deploys the {Collection} implementation and sets the platform's admin, fee and first signer.
+    ///         Reverts if `admin` or `feeRecipient_` is zero or the fee is above the cap.
     /// @param admin Platform admin (DEFAULT_ADMIN_ROLE): sets the fee and recipient, grants voucher signers.
     /// @param feeRecipient_ Receives platform fees.
     /// @param platformFeeBps_ Fee for new collections, at most {MAX_PLATFORM_FEE_BPS}.
@@ -82,17 +100,21 @@ contract EditionFactory is AccessControl {
     /// @notice The epoch `signer` signs vouchers in, or zero if it is not a voucher signer. Vouchers carry it
     ///         (`MintVoucher.signerEpoch`) and are valid only while it is current: revoking the role ends it, and a
     ///         new grant starts a new one, so vouchers signed before a revocation stay dead.
+    /// @param signer The account to look up.
     function voucherSignerEpoch(address signer) external view returns (uint256) {
         uint256 state = _signerStates[signer];
         return state & 1 == 0 ? 0 : state >> 1;
     }
 
-    /// @notice Sets the fee new collections take (existing collections keep theirs).
+    /// @notice Sets the fee new collections take (existing collections keep theirs). Platform admin only.
+    /// @param feeBps The new fee in basis points; reverts above {MAX_PLATFORM_FEE_BPS}.
     function setPlatformFee(uint16 feeBps) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setPlatformFee(feeBps);
     }
 
-    /// @notice Sets where platform fees are sent (for every collection, from the next withdrawal).
+    /// @notice Sets where platform fees are sent (for every collection, from the next withdrawal). Platform admin
+    ///         only.
+    /// @param recipient The new fee recipient; reverts if zero.
     function setFeeRecipient(address recipient) external onlyRole(DEFAULT_ADMIN_ROLE) {
         _setFeeRecipient(recipient);
     }

@@ -7,6 +7,7 @@ import {ERC165} from "@openzeppelin/contracts/utils/introspection/ERC165.sol";
 import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet.sol";
 
 /// @title OwnerAccessControl
+/// @author Perkmint
 /// @notice OpenZeppelin's role interface (`IAccessControl`, `IAccessControlEnumerable`: the same functions, events
 ///         and errors) for a contract with one owner, where every role lives only as long as the ownership it was
 ///         granted under.
@@ -22,6 +23,7 @@ import {EnumerableSet} from "@openzeppelin/contracts/utils/structs/EnumerableSet
 abstract contract OwnerAccessControl is ERC165, IAccessControlEnumerable {
     using EnumerableSet for EnumerableSet.AddressSet;
 
+    /// @notice The admin role: held by the owner always and by accounts it grants; administers every role.
     bytes32 public constant DEFAULT_ADMIN_ROLE = 0x00;
 
     /// @dev Members of each role in each ownership term (the owner itself is never stored as an admin).
@@ -84,6 +86,8 @@ abstract contract OwnerAccessControl is ERC165, IAccessControlEnumerable {
     }
 
     /// @notice Every account that holds `role` now (for `DEFAULT_ADMIN_ROLE`, the owner first).
+    /// @param role The role to list.
+    /// @return members Its members in the current ownership term, in no guaranteed order apart from the owner.
     function getRoleMembers(bytes32 role) external view returns (address[] memory members) {
         address[] memory granted = _members[_roleTerm][role].values();
         if (role != DEFAULT_ADMIN_ROLE) return granted;

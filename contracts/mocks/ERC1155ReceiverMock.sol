@@ -40,6 +40,8 @@ contract ERC1155ReceiverMock is IERC1155Receiver {
     function execute(address to, bytes calldata data, uint256 value) external payable returns (bytes memory) {
         (bool ok, bytes memory result) = to.call{value: value}(data);
         if (!ok) {
+            // Re-raises the callee's revert data unchanged, which Solidity cannot do.
+            // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
                 revert(add(result, 0x20), mload(result))
             }

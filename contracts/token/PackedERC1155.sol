@@ -8,6 +8,7 @@ import {IERC1155Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.
 import {ERC165, IERC165} from "@openzeppelin/contracts/utils/introspection/ERC165.sol";
 
 /// @title PackedERC1155
+/// @author Perkmint
 /// @notice A minimal ERC-1155 whose balance word also carries per-holder counters.
 /// @dev Why not OpenZeppelin's ERC1155: a limited-edition mint must read and write the holder's per-phase mint count
 ///      on every mint, and a separate storage slot for it costs a cold SSTORE (22,100 gas for a new holder, 5,000
@@ -94,6 +95,7 @@ abstract contract PackedERC1155 is ERC165, IERC1155, IERC1155MetadataURI, IERC11
     }
 
     /// @notice The metadata URI of token `id` (ERC-1155 metadata extension).
+    /// @param id Token id.
     function uri(uint256 id) public view virtual returns (string memory);
 
     /// @dev Reverts unless tokens of `id` may move between two holders (e.g. not soulbound).
