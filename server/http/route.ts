@@ -189,7 +189,13 @@ function handlerFor(route: RouteDeclaration, options: MountOptions): RequestHand
       // keep it for a second (the index moves with each block) and must revalidate after.
       const etag = `"${createHash("sha256").update(json).digest("base64url").slice(0, 27)}"`;
       res.set({ etag, "cache-control": "public, max-age=1, must-revalidate" });
-      if (req.get("if-none-match")?.split(/\s*,\s*/).includes(etag)) return void res.status(304).end();
+      if (
+        req
+          .get("if-none-match")
+          ?.split(/\s*,\s*/)
+          .includes(etag)
+      )
+        return void res.status(304).end();
     }
     res.type("application/json").send(json);
   };
