@@ -13,7 +13,8 @@ import { HttpProblem } from "../http/problem.ts";
 export class CatalogError extends HttpProblem {
   readonly code: "invalid_cursor" | "not_found" | "block_out_of_range" | "not_indexed";
   constructor(code: CatalogError["code"], status: number, path: string | undefined, detail: string) {
-    const title = { 400: "Invalid request", 404: "Not found", 422: "Rule not met", 503: "Unavailable" }[status] ?? "Error";
+    const title =
+      { 400: "Invalid request", 404: "Not found", 422: "Rule not met", 503: "Unavailable" }[status] ?? "Error";
     super(status, title, detail, path ? [{ path, message: detail }] : undefined);
     this.code = code;
     this.name = "CatalogError";

@@ -7,7 +7,15 @@
 import { getAddress } from "viem";
 import { z } from "zod";
 import type { Queryable } from "../indexer/store/sql.ts";
-import { CatalogError, decodeCursor, encodeCursor, int64Text, pageLimit, storedAddress, uint256Text } from "./cursor.ts";
+import {
+  CatalogError,
+  decodeCursor,
+  encodeCursor,
+  int64Text,
+  pageLimit,
+  storedAddress,
+  uint256Text,
+} from "./cursor.ts";
 import type { CollectionAnswer, Edition, EditionAnswer, EditionList, Phase } from "./schemas.ts";
 
 /** What every catalog read needs: a pool (or client) on the index's database, and the indexed chain. */
@@ -45,7 +53,15 @@ const EDITION_COLUMNS = `e.collection, e.token_id::text AS token_id, e.uri, e.ur
 const EDITION_FROM = `edition e JOIN collection c ON c.chain_id = e.chain_id AND c.address = e.collection
   LEFT JOIN token_supply s ON s.chain_id = e.chain_id AND s.collection = e.collection AND s.token_id = e.token_id`;
 
-type StoredPhase = { index: number; start: number; end: number; price: string; walletLimit: string; allowlist: boolean; merkleRoot: string };
+type StoredPhase = {
+  index: number;
+  start: number;
+  end: number;
+  price: string;
+  walletLimit: string;
+  allowlist: boolean;
+  merkleRoot: string;
+};
 type EditionRow = {
   collection: string;
   token_id: string;
@@ -82,10 +98,16 @@ const toPhase = (p: StoredPhase): Phase => ({
 });
 
 /** The phase open at `now` (unix seconds; the earliest-starting if several) and the next to open after it. */
-export function phasesAt(phases: StoredPhase[], now: number | null): { current: StoredPhase | null; next: StoredPhase | null } {
+export function phasesAt(
+  phases: StoredPhase[],
+  now: number | null,
+): { current: StoredPhase | null; next: StoredPhase | null } {
   if (now === null) return { current: null, next: null };
   const byStart = [...phases].filter((p) => p.start < p.end).sort((a, b) => a.start - b.start || a.index - b.index);
-  return { current: byStart.find((p) => p.start <= now && now < p.end) ?? null, next: byStart.find((p) => p.start > now) ?? null };
+  return {
+    current: byStart.find((p) => p.start <= now && now < p.end) ?? null,
+    next: byStart.find((p) => p.start > now) ?? null,
+  };
 }
 
 function toEdition(r: EditionRow, headTime: Date | null): Edition {
@@ -156,7 +178,9 @@ export async function getCollection(deps: CatalogDeps, address: string): Promise
     createdBlock: r.created_block,
     createdTx: r.created_tx,
     paused: r.paused,
-    defaultRoyalty: r.default_royalty_receiver ? { receiver: getAddress(r.default_royalty_receiver), bps: r.default_royalty_bps } : null,
+    defaultRoyalty: r.default_royalty_receiver
+      ? { receiver: getAddress(r.default_royalty_receiver), bps: r.default_royalty_bps }
+      : null,
     editionCount: r.edition_count,
     asOfBlock: r.head_block,
   };
@@ -164,7 +188,8 @@ export async function getCollection(deps: CatalogDeps, address: string): Promise
 
 /** One edition. Throws CatalogError not_found (404) when the collection or the edition is not indexed. */
 export async function getEdition(deps: CatalogDeps, collection: string, tokenId: bigint): Promise<EditionAnswer> {
-  if (tokenId < 0n || tokenId >= 2n ** 256n) throw new CatalogError("not_found", 404, "path.tokenId", "no such edition");
+  if (tokenId < 0n || tokenId >= 2n ** 256n)
+    throw new CatalogError("not_found", 404, "path.tokenId", "no such edition");
   const { rows } = await deps.db.query<HeadRow & Partial<EditionRow>>(
     `WITH ${HEAD}
      SELECT h.head_block, h.head_time, x.* FROM (SELECT 1) one LEFT JOIN head h ON true
@@ -173,9 +198,14 @@ export async function getEdition(deps: CatalogDeps, collection: string, tokenId:
     [deps.chainId, key(collection), tokenId.toString()],
   );
   const r = rows[0]!;
-  if (!r.collection) throw new CatalogError("not_found", 404, "path.tokenId", `edition ${tokenId} of ${collection} is not indexed`);
+  if (!r.collection)
+    throw new CatalogError("not_found", 404, "path.tokenId", `edition ${tokenId} of ${collection} is not indexed`);
   const head = headOf(r);
-  return { ...toEdition(r as EditionRow, head.headTime), asOfBlock: head.asOfBlock, headTime: head.headTime?.toISOString() ?? null };
+  return {
+    ...toEdition(r as EditionRow, head.headTime),
+    asOfBlock: head.asOfBlock,
+    headTime: head.headTime?.toISOString() ?? null,
+  };
 }
 
 const editionCursor = z.tuple([uint256Text]);
@@ -184,7 +214,11 @@ const editionCursor = z.tuple([uint256Text]);
  * The editions of a collection by token id, ascending; `nextCursor` is the last token id of the page. An unknown
  * collection is CatalogError not_found (404), a bad cursor invalid_cursor (400).
  */
-export async function listEditions(deps: CatalogDeps, collection: string, page: PageParameters = {}): Promise<EditionList> {
+export async function listEditions(
+  deps: CatalogDeps,
+  collection: string,
+  page: PageParameters = {},
+): Promise<EditionList> {
   const limit = pageLimit(page.limit);
   const after = decodeCursor(page.cursor, editionCursor);
   const { rows } = await deps.db.query<HeadRow & { known: boolean } & Partial<EditionRow>>(
@@ -197,11 +231,16 @@ export async function listEditions(deps: CatalogDeps, collection: string, page: 
      ORDER BY x.token_id::numeric`,
     [deps.chainId, key(collection), after?.[0] ?? null, limit + 1],
   );
-  if (!rows[0]!.known) throw new CatalogError("not_found", 404, "path.address", `collection ${collection} is not indexed`);
+  if (!rows[0]!.known)
+    throw new CatalogError("not_found", 404, "path.address", `collection ${collection} is not indexed`);
   return page_(rows, limit, (r) => [r.token_id]);
 }
 
-function page_(rows: (HeadRow & Partial<EditionRow>)[], limit: number, cursorOf: (r: EditionRow) => (string | number)[]): EditionList {
+function page_(
+  rows: (HeadRow & Partial<EditionRow>)[],
+  limit: number,
+  cursorOf: (r: EditionRow) => (string | number)[],
+): EditionList {
   const head = headOf(rows[0]);
   const found = rows.filter((r) => r.collection) as (HeadRow & EditionRow)[];
   const items = found.slice(0, limit);

@@ -7,7 +7,16 @@
 import { getAddress } from "viem";
 import { z } from "zod";
 import { ZERO_ADDRESS } from "../indexer/store/model.ts";
-import { CatalogError, decodeCursor, encodeCursor, int32, int64Text, pageLimit, storedAddress, uint256Text } from "./cursor.ts";
+import {
+  CatalogError,
+  decodeCursor,
+  encodeCursor,
+  int32,
+  int64Text,
+  pageLimit,
+  storedAddress,
+  uint256Text,
+} from "./cursor.ts";
 import type { CatalogDeps, PageParameters } from "./editions.ts";
 import type { Activity, ActivityList, HolderList, HoldingList } from "./schemas.ts";
 
@@ -22,10 +31,16 @@ const holderCursor = z.tuple([uint256Text, storedAddress]);
  * The holders of an edition, largest balance first, then by owner address; the cursor is (amount, owner). An edition
  * not indexed is CatalogError not_found (404).
  */
-export async function listEditionHolders(deps: CatalogDeps, collection: string, tokenId: bigint, page: PageParameters = {}): Promise<HolderList> {
+export async function listEditionHolders(
+  deps: CatalogDeps,
+  collection: string,
+  tokenId: bigint,
+  page: PageParameters = {},
+): Promise<HolderList> {
   const limit = pageLimit(page.limit);
   const after = decodeCursor(page.cursor, holderCursor);
-  if (tokenId < 0n || tokenId >= 2n ** 256n) throw new CatalogError("not_found", 404, "path.tokenId", "no such edition");
+  if (tokenId < 0n || tokenId >= 2n ** 256n)
+    throw new CatalogError("not_found", 404, "path.tokenId", "no such edition");
   // (amount DESC, owner ASC) is not one range of the index (amount DESC, owner): the rows after the cursor are
   // those of the same amount with a greater owner, then those of a smaller amount; each branch is one index range.
   const { rows } = await deps.db.query<{
@@ -53,7 +68,8 @@ export async function listEditionHolders(deps: CatalogDeps, collection: string, 
      ORDER BY x.amount DESC, x.owner`,
     [deps.chainId, key(collection), tokenId.toString(), after?.[0] ?? null, after?.[1] ?? null, limit + 1],
   );
-  if (!rows[0]!.known) throw new CatalogError("not_found", 404, "path.tokenId", `edition ${tokenId} of ${collection} is not indexed`);
+  if (!rows[0]!.known)
+    throw new CatalogError("not_found", 404, "path.tokenId", `edition ${tokenId} of ${collection} is not indexed`);
   const found = rows.filter((r) => r.owner !== null);
   const items = found.slice(0, limit);
   return {
@@ -85,10 +101,22 @@ export async function getHoldings(
   const after = decodeCursor(page.cursor, holdingCursor);
   const asOf = page.asOfBlock;
   if (asOf !== undefined && (asOf < (deps.startBlock ?? 0n) || asOf >= 2n ** 63n)) {
-    throw new CatalogError("block_out_of_range", 422, "query.asOfBlock", `the index starts at block ${deps.startBlock ?? 0n}`);
+    throw new CatalogError(
+      "block_out_of_range",
+      422,
+      "query.asOfBlock",
+      `the index starts at block ${deps.startBlock ?? 0n}`,
+    );
   }
   const owner = key(address);
-  const params = [deps.chainId, owner, after?.[0] ?? null, after?.[1] ?? null, limit + 1, ...(asOf === undefined ? [] : [asOf.toString()])];
+  const params = [
+    deps.chainId,
+    owner,
+    after?.[0] ?? null,
+    after?.[1] ?? null,
+    limit + 1,
+    ...(asOf === undefined ? [] : [asOf.toString()]),
+  ];
   // Now: the balances table. As of a block: the wallet's transfers up to it, through the per-wallet indexes of the
   // raw events (both leave out the zero address, which never holds anything).
   const source =
@@ -101,7 +129,12 @@ export async function getHoldings(
            SELECT collection, token_id, -amount FROM token_transfer
            WHERE chain_id = $1 AND from_address = $2 AND from_address <> ${ZERO} AND from_address <> to_address AND block_number <= $6::bigint
          ) m GROUP BY collection, token_id HAVING sum(delta) > 0`;
-  const { rows } = await deps.db.query<{ head_block: string | null; collection: string | null; token_id: string; amount: string }>(
+  const { rows } = await deps.db.query<{
+    head_block: string | null;
+    collection: string | null;
+    token_id: string;
+    amount: string;
+  }>(
     `WITH ${HEAD}
      SELECT h.head_block, x.collection, x.token_id::text AS token_id, x.amount::text AS amount
      FROM (SELECT 1) one LEFT JOIN head h ON true
@@ -115,7 +148,12 @@ export async function getHoldings(
   const head = rows[0]!.head_block;
   if (head === null) throw new CatalogError("not_indexed", 503, undefined, "nothing is indexed yet");
   if (asOf !== undefined && asOf > BigInt(head)) {
-    throw new CatalogError("block_out_of_range", 422, "query.asOfBlock", `block ${asOf} is above the indexed head ${head}`);
+    throw new CatalogError(
+      "block_out_of_range",
+      422,
+      "query.asOfBlock",
+      `block ${asOf} is above the indexed head ${head}`,
+    );
   }
   const found = rows.filter((r) => r.collection !== null);
   const items = found.slice(0, limit);
@@ -173,37 +211,62 @@ async function listActivity(deps: CatalogDeps, scope: ActivityScope, page: PageP
   if ("wallet" in scope) {
     params.push(key(scope.wallet));
     // Said in the words of the partial per-wallet indexes, so the planner matches them.
-    where = `((t.from_address = $6 AND t.from_address <> ${ZERO}) OR (t.to_address = $6 AND t.to_address <> ${ZERO}))`;
+    where = `((e.from_address = $6 AND e.from_address <> ${ZERO}) OR (e.to_address = $6 AND e.to_address <> ${ZERO}))`;
   } else if (scope.tokenId === undefined) {
     params.push(key(scope.collection));
-    where = "t.collection = $6";
+    where = "e.address = $6";
     known = "EXISTS (SELECT 1 FROM collection WHERE chain_id = $1 AND address = $6)";
   } else {
-    if (scope.tokenId < 0n || scope.tokenId >= 2n ** 256n) throw new CatalogError("not_found", 404, "path.tokenId", "no such edition");
+    if (scope.tokenId < 0n || scope.tokenId >= 2n ** 256n)
+      throw new CatalogError("not_found", 404, "path.tokenId", "no such edition");
     params.push(key(scope.collection), scope.tokenId.toString());
-    where = "t.collection = $6 AND t.token_id = $7::numeric";
+    // A batch transfer counts when one of its ids is the edition (its other items are dropped below).
+    where = `e.address = $6 AND (e.args->>'id' = $7 OR EXISTS (SELECT 1 FROM json_array_elements_text(e.args->'ids') i WHERE i = $7))`;
     known = "EXISTS (SELECT 1 FROM edition WHERE chain_id = $1 AND collection = $6 AND token_id = $7::numeric)";
   }
+  // Not the token_transfer view: its batch items are computed, so no index gives its order. The events are walked
+  // newest first on the primary key (chain_id, block_number, log_index) or the per-wallet indexes, `limit + 2` of
+  // them (every event has at least one item in scope, except the cursor's own, partly read), then expanded.
   const { rows } = await deps.db.query<ActivityRow>(
     `WITH ${HEAD}
      SELECT h.head_block, ${known} AS known, x.* FROM (SELECT 1) one LEFT JOIN head h ON true
      LEFT JOIN LATERAL (
-       SELECT t.block_number::text AS block_number, t.block_time, t.tx_hash, t.log_index, t.batch_index, t.collection,
-              t.token_id::text AS token_id, t.from_address, t.to_address, t.amount::text AS amount,
+       SELECT e.block_number::text AS block_number, b.time AS block_time, e.tx_hash, e.log_index, i.batch_index,
+              e.address AS collection, i.token_id, e.from_address, e.to_address, i.amount,
               m.name AS follower, m.args->>'paid' AS paid, m.args->>'referrer' AS referrer, m.args->>'phase' AS phase
-       FROM token_transfer t
-       LEFT JOIN chain_event m ON m.chain_id = t.chain_id AND m.block_number = t.block_number AND m.log_index = t.log_index + 1
-                              AND m.address = t.collection AND m.name IN ('Minted', 'Redeemed') AND t.batch_index = 0
-                              AND m.args->>'edition' = t.token_id::text
-       WHERE t.chain_id = $1 AND ${where}
-         AND ($2::bigint IS NULL OR (t.block_number, t.log_index, t.batch_index) < ($2::bigint, $3::int, $4::int))
-       ORDER BY t.block_number DESC, t.log_index DESC, t.batch_index DESC LIMIT $5) x ON true
+       FROM (SELECT * FROM chain_event e
+             WHERE e.chain_id = $1 AND e.name IN ('TransferSingle', 'TransferBatch') AND e.from_address IS NOT NULL AND ${where}
+               AND ($2::bigint IS NULL OR (e.block_number, e.log_index) <= ($2::bigint, $3::int))
+             ORDER BY e.block_number DESC, e.log_index DESC LIMIT $5 + 1) e
+       JOIN event_block b ON b.chain_id = e.chain_id AND b.number = e.block_number
+       CROSS JOIN LATERAL (
+         SELECT 0 AS batch_index, e.args->>'id' AS token_id, e.args->>'value' AS amount WHERE e.name = 'TransferSingle'
+         UNION ALL
+         SELECT (n - 1)::int, id, e.args->'values'->>(n - 1)::int
+         FROM json_array_elements_text(e.args->'ids') WITH ORDINALITY AS ids(id, n) WHERE e.name = 'TransferBatch'
+       ) i
+       LEFT JOIN chain_event m ON m.chain_id = e.chain_id AND m.block_number = e.block_number AND m.log_index = e.log_index + 1
+                              AND m.address = e.address AND m.name IN ('Minted', 'Redeemed') AND e.name = 'TransferSingle'
+                              AND m.args->>'edition' = i.token_id
+       WHERE ${"tokenId" in scope && scope.tokenId !== undefined ? "i.token_id = $7" : "true"}
+         AND ($2::bigint IS NULL OR (e.block_number, e.log_index, i.batch_index) < ($2::bigint, $3::int, $4::int))
+       ORDER BY e.block_number DESC, e.log_index DESC, i.batch_index DESC LIMIT $5) x ON true
      ORDER BY x.block_number::bigint DESC, x.log_index DESC, x.batch_index DESC`,
     params,
   );
   if (!rows[0]!.known) {
-    const what = "wallet" in scope ? "" : scope.tokenId === undefined ? `collection ${scope.collection}` : `edition ${scope.tokenId} of ${scope.collection}`;
-    throw new CatalogError("not_found", 404, "wallet" in scope || scope.tokenId === undefined ? "path.address" : "path.tokenId", `${what} is not indexed`);
+    const what =
+      "wallet" in scope
+        ? ""
+        : scope.tokenId === undefined
+          ? `collection ${scope.collection}`
+          : `edition ${scope.tokenId} of ${scope.collection}`;
+    throw new CatalogError(
+      "not_found",
+      404,
+      "wallet" in scope || scope.tokenId === undefined ? "path.address" : "path.tokenId",
+      `${what} is not indexed`,
+    );
   }
   const found = rows.filter((r) => r.block_number !== null);
   const items = found.slice(0, limit);
@@ -229,14 +292,21 @@ async function listActivity(deps: CatalogDeps, scope: ActivityScope, page: PageP
         time: r.block_time.toISOString(),
       };
     }),
-    nextCursor: found.length > limit && last ? encodeCursor([last.block_number!, last.log_index, last.batch_index]) : null,
+    nextCursor:
+      found.length > limit && last ? encodeCursor([last.block_number!, last.log_index, last.batch_index]) : null,
   };
 }
 
 /** A wallet's activity (sent and received), newest first (see listActivity). */
-export const listWalletActivity = (deps: CatalogDeps, wallet: string, page: PageParameters = {}) => listActivity(deps, { wallet }, page);
+export const listWalletActivity = (deps: CatalogDeps, wallet: string, page: PageParameters = {}) =>
+  listActivity(deps, { wallet }, page);
 /** A collection's activity, newest first (see listActivity). */
-export const listCollectionActivity = (deps: CatalogDeps, collection: string, page: PageParameters = {}) => listActivity(deps, { collection }, page);
+export const listCollectionActivity = (deps: CatalogDeps, collection: string, page: PageParameters = {}) =>
+  listActivity(deps, { collection }, page);
 /** An edition's activity, newest first (see listActivity). */
-export const listEditionActivity = (deps: CatalogDeps, collection: string, tokenId: bigint, page: PageParameters = {}) =>
-  listActivity(deps, { collection, tokenId }, page);
+export const listEditionActivity = (
+  deps: CatalogDeps,
+  collection: string,
+  tokenId: bigint,
+  page: PageParameters = {},
+) => listActivity(deps, { collection, tokenId }, page);

@@ -79,11 +79,20 @@ export const holderSchema = z.object({
   heldSince: iso.nullable(),
 });
 
-export const holderListSchema = z.object({ asOfBlock, items: z.array(holderSchema), nextCursor: z.string().nullable() });
+export const holderListSchema = z.object({
+  asOfBlock,
+  items: z.array(holderSchema),
+  nextCursor: z.string().nullable(),
+});
 
 export const holdingSchema = z.object({ collection: address, tokenId: decimal, amount: decimal });
 
-export const holdingListSchema = z.object({ address, asOfBlock, items: z.array(holdingSchema), nextCursor: z.string().nullable() });
+export const holdingListSchema = z.object({
+  address,
+  asOfBlock,
+  items: z.array(holdingSchema),
+  nextCursor: z.string().nullable(),
+});
 
 export const activitySchema = z.object({
   kind: z.enum(["mint", "voucher_mint", "transfer", "burn", "redemption"]),
@@ -103,7 +112,11 @@ export const activitySchema = z.object({
   time: iso,
 });
 
-export const activityListSchema = z.object({ asOfBlock, items: z.array(activitySchema), nextCursor: z.string().nullable() });
+export const activityListSchema = z.object({
+  asOfBlock,
+  items: z.array(activitySchema),
+  nextCursor: z.string().nullable(),
+});
 
 export type Phase = z.infer<typeof phaseSchema>;
 export type Edition = z.infer<typeof editionSchema>;

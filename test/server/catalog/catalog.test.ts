@@ -1,9 +1,24 @@
 import { expect } from "chai";
 import pino from "pino";
 import type pg from "pg";
-import { encodeFunctionData, getAddress, getContractAddress, zeroAddress, zeroHash, type Abi, type Address, type Hex } from "viem";
+import {
+  encodeFunctionData,
+  getAddress,
+  getContractAddress,
+  zeroAddress,
+  zeroHash,
+  type Abi,
+  type Address,
+  type Hex,
+} from "viem";
 import type { z } from "zod";
-import { getCollection, getEdition, listDrops, listEditions, type CatalogDeps } from "../../../server/catalog/editions.ts";
+import {
+  getCollection,
+  getEdition,
+  listDrops,
+  listEditions,
+  type CatalogDeps,
+} from "../../../server/catalog/editions.ts";
 import { encodeCursor } from "../../../server/catalog/cursor.ts";
 import {
   getHoldings,
@@ -35,7 +50,10 @@ function checked<S extends z.ZodType>(schema: S, answer: unknown): z.infer<S> {
 }
 
 /** Walks a list to its end, `between` running after each page (to insert rows while it walks). */
-async function walk<T>(read: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>, between?: () => Promise<void>): Promise<T[][]> {
+async function walk<T>(
+  read: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>,
+  between?: () => Promise<void>,
+): Promise<T[][]> {
   const pages: T[][] = [];
   let cursor: string | undefined;
   for (;;) {
@@ -78,14 +96,22 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
 
   const send = async (to: Address, functionName: string, args: unknown[], value = 0n) => {
     const data = encodeFunctionData({ abi: to === platform.factory ? factoryAbi : collectionAbi, functionName, args });
-    const hash = await tc.rpc<Hex>("eth_sendTransaction", [{ from: me, to, data, gas: "0x7a1200", value: `0x${value.toString(16)}` }]);
+    const hash = await tc.rpc<Hex>("eth_sendTransaction", [
+      { from: me, to, data, gas: "0x7a1200", value: `0x${value.toString(16)}` },
+    ]);
     const receipt = await tc.publicClient.waitForTransactionReceipt({ hash });
     if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
   };
   const index = async () => {
     while ((await indexer.step()) > 0);
   };
-  const phase = (start: number, end: number, price: bigint) => ({ start, end, price, walletLimit: 0, merkleRoot: zeroHash });
+  const phase = (start: number, end: number, price: bigint) => ({
+    start,
+    end,
+    price,
+    walletLimit: 0,
+    merkleRoot: zeroHash,
+  });
   const edition = (maxSupply: number, uri: string, redeemable = false) => ({
     maxSupply,
     referralBps: 1000,
@@ -131,7 +157,10 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     c2 = await createCollection();
     now = Number((await tc.publicClient.getBlock()).timestamp);
     // c1: #1 open now (and a later phase), #2 upcoming only, #3 no phase, #4 open now and redeemable.
-    await send(c1, "createEdition", [edition(1000, "ipfs://e/1"), [phase(now - 100, now + 10_000, 10n ** 15n), phase(now + 20_000, now + 30_000, 2n)]]);
+    await send(c1, "createEdition", [
+      edition(1000, "ipfs://e/1"),
+      [phase(now - 100, now + 10_000, 10n ** 15n), phase(now + 20_000, now + 30_000, 2n)],
+    ]);
     await send(c1, "createEdition", [edition(10, "ipfs://e/2"), [phase(now + 5_000, now + 6_000, 0n)]]);
     await send(c1, "createEdition", [edition(10, "ipfs://e/3"), []]);
     await send(c1, "createEdition", [edition(100, "ipfs://e/4", true), [phase(now - 50, now + 10_000, 0n)]]);
@@ -158,7 +187,13 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
 
   it("answers a collection with its owner, contract URI, default royalty and created block; an unknown one is not_found", async function () {
     const answer = checked(collectionAnswerSchema, await getCollection(deps, c1.toLowerCase()));
-    expect(answer).to.include({ address: c1, owner: getAddress(me), contractUri: "ipfs://collection", paused: false, editionCount: 9 });
+    expect(answer).to.include({
+      address: c1,
+      owner: getAddress(me),
+      contractUri: "ipfs://collection",
+      paused: false,
+      editionCount: 9,
+    });
     expect(answer.defaultRoyalty).to.deep.equal({ receiver: alice, bps: 500 });
     expect(BigInt(answer.asOfBlock!)).to.be.greaterThan(BigInt(answer.createdBlock));
     await rejects(getCollection(deps, bob), "not_found", 404);
@@ -167,7 +202,14 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
   it("answers an edition with supply, supply left, the phase open now and the next one by the head's block time", async function () {
     const e1 = checked(editionAnswerSchema, await getEdition(deps, c1, 1n));
     const minted = 3 * 3 + 2 * 2 + 7 + 2;
-    expect(e1).to.include({ tokenId: "1", uri: "ipfs://e/1", uriFrozen: false, maxSupply: "1000", minted: String(minted), burned: "1" });
+    expect(e1).to.include({
+      tokenId: "1",
+      uri: "ipfs://e/1",
+      uriFrozen: false,
+      maxSupply: "1000",
+      minted: String(minted),
+      burned: "1",
+    });
     expect(e1.supplyLeft).to.equal(String(1000 - minted));
     expect(e1.supply).to.equal(String(minted - 1));
     expect(e1.royalty).to.deep.equal({ receiver: alice, bps: 500, source: "collection" });
@@ -184,7 +226,9 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
   });
 
   it("lists a collection's editions by token id to the end, one page at a time; refuses bad cursors and limits", async function () {
-    const pages = await walk(async (cursor) => checked(editionListSchema, await listEditions(deps, c1, { limit: 2, cursor })));
+    const pages = await walk(async (cursor) =>
+      checked(editionListSchema, await listEditions(deps, c1, { limit: 2, cursor })),
+    );
     expect(pages.flat().map((e) => e.tokenId)).to.deep.equal(["1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     expect(pages.length).to.equal(5);
     await rejects(listEditions(deps, c1, { cursor: "not a cursor!" }), "invalid_cursor", 400);
@@ -198,14 +242,20 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     const pages = await walk(async (cursor) => checked(editionListSchema, await listDrops(deps, { limit: 1, cursor })));
     const keys = pages.flat().map((e) => `${e.collection}#${e.tokenId}`);
     expect(keys).to.deep.equal([`${c2}#1`, `${c1}#1`, `${c1}#4`, `${c1}#2`]);
-    await rejects(listDrops(deps, { cursor: encodeCursor([String(2 ** 40), c1.toLowerCase(), "1"]) }), "invalid_cursor", 400);
+    await rejects(
+      listDrops(deps, { cursor: encodeCursor([String(2 ** 40), c1.toLowerCase(), "1"]) }),
+      "invalid_cursor",
+      400,
+    );
   });
 
   it("lists an edition's holders largest first, to the end without duplicates or gaps while holders are added", async function () {
     const all = checked(holderListSchema, await listEditionHolders(deps, c1, 1n, { limit: 500 })).items;
     const amounts = all.map((h) => BigInt(h.amount));
     expect(amounts).to.deep.equal([...amounts].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)));
-    for (let i = 1; i < all.length; i++) if (all[i]!.amount === all[i - 1]!.amount) expect(all[i]!.owner.toLowerCase() > all[i - 1]!.owner.toLowerCase()).to.equal(true);
+    for (let i = 1; i < all.length; i++)
+      if (all[i]!.amount === all[i - 1]!.amount)
+        expect(all[i]!.owner.toLowerCase() > all[i - 1]!.owner.toLowerCase()).to.equal(true);
     const extra = holders(40).slice(20);
     let added = 0;
     const pages = await walk(
@@ -230,7 +280,13 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     const kinds = first.map((a) => a.kind);
     expect(kinds.slice(0, 4)).to.deep.equal(["redemption", "burn", "transfer", "mint"]);
     const sale = first.find((a) => a.kind === "mint" && a.tokenId === "1")!;
-    expect(sale).to.include({ paid: String(2n * 10n ** 15n), referrer: alice, phase: "0", amount: "2", to: getAddress(me) });
+    expect(sale).to.include({
+      paid: String(2n * 10n ** 15n),
+      referrer: alice,
+      phase: "0",
+      amount: "2",
+      to: getAddress(me),
+    });
     const pages = await walk(
       async (cursor) => checked(activityListSchema, await listWalletActivity(deps, me, { limit: 1, cursor })),
       async () => {
@@ -261,16 +317,28 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
       [past, blockBeforeTransfers],
     ] as const) {
       for (const id of [1n, 4n]) {
-        const balance = (await tc.publicClient.readContract({ address: c1, abi: collectionAbi, functionName: "balanceOf", args: [me, id], blockNumber })) as bigint;
+        const balance = (await tc.publicClient.readContract({
+          address: c1,
+          abi: collectionAbi,
+          functionName: "balanceOf",
+          args: [me, id],
+          blockNumber,
+        })) as bigint;
         const held = answer.items.find((h) => h.collection === c1 && h.tokenId === id.toString());
         expect(BigInt(held?.amount ?? 0), `edition ${id} at ${blockNumber}`).to.equal(balance);
       }
     }
-    const pages = await walk(async (cursor) => checked(holdingListSchema, await getHoldings(deps, alice, { limit: 1, cursor, asOfBlock: blockBeforeTransfers })));
+    const pages = await walk(async (cursor) =>
+      checked(holdingListSchema, await getHoldings(deps, alice, { limit: 1, cursor, asOfBlock: blockBeforeTransfers })),
+    );
     expect(pages.flat().length).to.be.greaterThan(0);
     const head = BigInt(nowHoldings.asOfBlock!);
     await rejects(getHoldings(deps, me, { asOfBlock: head + 1n }), "block_out_of_range", 422);
-    await rejects(getHoldings({ ...deps, startBlock: platform.startBlock }, me, { asOfBlock: platform.startBlock - 1n }), "block_out_of_range", 422);
+    await rejects(
+      getHoldings({ ...deps, startBlock: platform.startBlock }, me, { asOfBlock: platform.startBlock - 1n }),
+      "block_out_of_range",
+      422,
+    );
     await rejects(getHoldings(deps, me, { asOfBlock: 2n ** 64n }), "block_out_of_range", 422);
   });
 });

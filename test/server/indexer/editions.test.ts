@@ -7,11 +7,25 @@ import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
 import { createPool } from "../../../server/database/pool.ts";
 import { Indexer } from "../../../server/indexer/indexer.ts";
 import { rebuildProjections } from "../../../server/indexer/store.ts";
-import { deployTestPlatform, holders, projectionsSnapshot, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
+import {
+  deployTestPlatform,
+  holders,
+  projectionsSnapshot,
+  startTestChain,
+  type TestChain,
+} from "../../../server/testing/chain.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
 
 type Phase = { start: number; end: number; price: bigint; walletLimit: number; merkleRoot: Hex };
-type EditionInfo = { minted: bigint; maxSupply: bigint; referralBps: bigint; paused: boolean; soulbound: boolean; redeemable: boolean; uriFrozen: boolean };
+type EditionInfo = {
+  minted: bigint;
+  maxSupply: bigint;
+  referralBps: bigint;
+  paused: boolean;
+  soulbound: boolean;
+  redeemable: boolean;
+  uriFrozen: boolean;
+};
 
 const ROOT = `0x${"ab".repeat(32)}` as Hex;
 
@@ -73,15 +87,42 @@ describe("indexer: the edition projection equals the contracts' own views", func
       from: platform.factory,
       nonce: BigInt(await tc.publicClient.getTransactionCount({ address: platform.factory, blockTag: "pending" })),
     });
-    const data = encodeFunctionData({ abi: factoryAbi, functionName: "createCollection", args: ["ipfs://c", royaltyReceiver, royaltyBps, 1000n] });
-    const hash = await tc.rpc<Hex>("eth_sendTransaction", [{ from: from(), to: platform.factory, data, gas: "0x7a1200" }]);
+    const data = encodeFunctionData({
+      abi: factoryAbi,
+      functionName: "createCollection",
+      args: ["ipfs://c", royaltyReceiver, royaltyBps, 1000n],
+    });
+    const hash = await tc.rpc<Hex>("eth_sendTransaction", [
+      { from: from(), to: platform.factory, data, gas: "0x7a1200" },
+    ]);
     await tc.publicClient.waitForTransactionReceipt({ hash });
     return address;
   }
 
-  const createEdition = (c: Address, settings: Partial<{ maxSupply: number; referralBps: number; soulbound: boolean; redeemable: boolean; royaltyReceiver: Address; royaltyBps: bigint; uri: string }>, phases: Phase[]) =>
+  const createEdition = (
+    c: Address,
+    settings: Partial<{
+      maxSupply: number;
+      referralBps: number;
+      soulbound: boolean;
+      redeemable: boolean;
+      royaltyReceiver: Address;
+      royaltyBps: bigint;
+      uri: string;
+    }>,
+    phases: Phase[],
+  ) =>
     send(c, "createEdition", [
-      { maxSupply: 100, referralBps: 0, soulbound: false, redeemable: false, royaltyReceiver: zeroAddress, royaltyBps: 0n, uri: "", ...settings },
+      {
+        maxSupply: 100,
+        referralBps: 0,
+        soulbound: false,
+        redeemable: false,
+        royaltyReceiver: zeroAddress,
+        royaltyBps: 0n,
+        uri: "",
+        ...settings,
+      },
       phases,
     ]);
 
@@ -89,10 +130,12 @@ describe("indexer: the edition projection equals the contracts' own views", func
   async function differences(c: Address): Promise<string[]> {
     const out: string[] = [];
     const key = c.toLowerCase();
-    const { rows: collections } = await db.query<{ owner: string; paused: boolean; default_royalty_receiver: string | null; default_royalty_bps: number }>(
-      "SELECT owner, paused, default_royalty_receiver, default_royalty_bps FROM collection WHERE address = $1",
-      [key],
-    );
+    const { rows: collections } = await db.query<{
+      owner: string;
+      paused: boolean;
+      default_royalty_receiver: string | null;
+      default_royalty_bps: number;
+    }>("SELECT owner, paused, default_royalty_receiver, default_royalty_bps FROM collection WHERE address = $1", [key]);
     const stored = collections[0];
     if (!stored) return [`collection ${c} not indexed`];
     const owner = await read<Address>(c, "owner");
@@ -132,7 +175,8 @@ describe("indexer: the edition projection equals the contracts' own views", func
         uriFrozen: e.uri_frozen,
       };
       for (const [field, value] of Object.entries(info)) {
-        if (projected[field as keyof EditionInfo] !== value) out.push(`edition ${id}.${field}: ${String(projected[field as keyof EditionInfo])} != ${String(value)}`);
+        if (projected[field as keyof EditionInfo] !== value)
+          out.push(`edition ${id}.${field}: ${String(projected[field as keyof EditionInfo])} != ${String(value)}`);
       }
       const uri = await read<string>(c, "uri", [id]);
       if (e.uri !== uri) out.push(`edition ${id}.uri: ${e.uri} != ${uri}`);
@@ -143,7 +187,15 @@ describe("indexer: the edition projection equals the contracts' own views", func
       if (effectiveReceiver !== receiver.toLowerCase() || BigInt(effectiveBps ?? 0) !== amount) {
         out.push(`edition ${id} royalty: ${effectiveReceiver}/${effectiveBps} != ${receiver}/${amount}`);
       }
-      const { rows: phases } = await db.query<{ phase: number; s: string; e: string; price: string; wallet_limit: string; merkle_root: string; allowlist: boolean }>(
+      const { rows: phases } = await db.query<{
+        phase: number;
+        s: string;
+        e: string;
+        price: string;
+        wallet_limit: string;
+        merkle_root: string;
+        allowlist: boolean;
+      }>(
         `SELECT phase, extract(epoch FROM starts_at)::bigint::text AS s, extract(epoch FROM ends_at)::bigint::text AS e, price::text,
                 wallet_limit::text, merkle_root, allowlist
          FROM edition_phase WHERE collection = $1 AND token_id = $2`,
@@ -154,12 +206,24 @@ describe("indexer: the edition projection equals the contracts' own views", func
         const onChain = await read<Phase>(c, "phase", [id, BigInt(i)]);
         const p = byIndex.get(i);
         const projectedPhase = p
-          ? { start: Number(p.s), end: Number(p.e), price: BigInt(p.price), walletLimit: Number(p.wallet_limit), merkleRoot: p.merkle_root }
+          ? {
+              start: Number(p.s),
+              end: Number(p.e),
+              price: BigInt(p.price),
+              walletLimit: Number(p.wallet_limit),
+              merkleRoot: p.merkle_root,
+            }
           : { start: 0, end: 0, price: 0n, walletLimit: 0, merkleRoot: zeroHash };
-        if (JSON.stringify(projectedPhase, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) !== JSON.stringify(onChain, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))) {
-          out.push(`edition ${id} phase ${i}: ${JSON.stringify(projectedPhase, (_k, v: unknown) => String(v))} != ${JSON.stringify(onChain, (_k, v: unknown) => String(v))}`);
+        if (
+          JSON.stringify(projectedPhase, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) !==
+          JSON.stringify(onChain, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))
+        ) {
+          out.push(
+            `edition ${id} phase ${i}: ${JSON.stringify(projectedPhase, (_k, v: unknown) => String(v))} != ${JSON.stringify(onChain, (_k, v: unknown) => String(v))}`,
+          );
         }
-        if (p && p.allowlist !== (p.merkle_root !== zeroHash)) out.push(`edition ${id} phase ${i}: allowlist flag wrong`);
+        if (p && p.allowlist !== (p.merkle_root !== zeroHash))
+          out.push(`edition ${id} phase ${i}: allowlist flag wrong`);
       }
     }
     return out;
@@ -178,15 +242,25 @@ describe("indexer: the edition projection equals the contracts' own views", func
       { start: now + 3600, end: now + 7200, price: 2n * 10n ** 15n, walletLimit: 0, merkleRoot: ROOT },
     ]);
     await createEdition(c1, { soulbound: true, royaltyReceiver: bob, royaltyBps: 750n }, []);
-    await createEdition(c2, { maxSupply: 10 }, [{ start: now, end: now + 100, price: 0n, walletLimit: 1, merkleRoot: zeroHash }]);
+    await createEdition(c2, { maxSupply: 10 }, [
+      { start: now, end: now + 100, price: 0n, walletLimit: 1, merkleRoot: zeroHash },
+    ]);
     await index();
     expect(await differences(c1)).to.deep.equal([]);
     expect(await differences(c2)).to.deep.equal([]);
 
     // One setting at a time, each in its own block, with transfers between them.
     await send(c1, "airdrop", [1n, [alice, bob], [3n, 4n]]);
-    await send(c1, "setPhase", [1n, 0n, { start: now + 10, end: now + 20, price: 5n, walletLimit: 2, merkleRoot: ROOT }]);
-    await send(c1, "setPhase", [2n, 3n, { start: now, end: now + 99, price: 7n, walletLimit: 0, merkleRoot: zeroHash }]);
+    await send(c1, "setPhase", [
+      1n,
+      0n,
+      { start: now + 10, end: now + 20, price: 5n, walletLimit: 2, merkleRoot: ROOT },
+    ]);
+    await send(c1, "setPhase", [
+      2n,
+      3n,
+      { start: now, end: now + 99, price: 7n, walletLimit: 0, merkleRoot: zeroHash },
+    ]);
     await send(c1, "setMaxSupply", [1n, 40n]);
     await send(c1, "setReferralBps", [1n, 0n]);
     await send(c1, "setRedeemable", [1n, false]);
@@ -216,11 +290,20 @@ describe("indexer: the edition projection equals the contracts' own views", func
     await send(c1, "setPhase", [1n, 0n, { start: now, end: now + 5, price: 1n, walletLimit: 9, merkleRoot: zeroHash }]);
     await send(c1, "setDefaultRoyalty", [zeroAddress, 0n]);
     await send(c1, "pause", []);
-    await createEdition(c1, { maxSupply: 3, uri: "ipfs://gone" }, [{ start: now, end: now + 5, price: 1n, walletLimit: 0, merkleRoot: zeroHash }]);
+    await createEdition(c1, { maxSupply: 3, uri: "ipfs://gone" }, [
+      { start: now, end: now + 5, price: 1n, walletLimit: 0, merkleRoot: zeroHash },
+    ]);
     await send(c1, "transferOwnership", [carol]);
     await index();
     expect(await differences(c1)).to.deep.equal([]);
-    expect((await db.query("SELECT 1 FROM collection WHERE address = $1 AND owner = $2", [c1.toLowerCase(), carol.toLowerCase()])).rowCount).to.equal(1);
+    expect(
+      (
+        await db.query("SELECT 1 FROM collection WHERE address = $1 AND owner = $2", [
+          c1.toLowerCase(),
+          carol.toLowerCase(),
+        ])
+      ).rowCount,
+    ).to.equal(1);
 
     // The other branch: longer, with none of those events, so the indexer must roll them back.
     await tc.revert(snapshot);
@@ -228,7 +311,8 @@ describe("indexer: the edition projection equals the contracts' own views", func
     await index();
     expect(await differences(c1)).to.deep.equal([]);
     const after = await projectionsSnapshot(db);
-    for (const table of ["collection", "edition", "edition_phase"]) expect(after[table], table).to.deep.equal(before[table]);
+    for (const table of ["collection", "edition", "edition_phase"])
+      expect(after[table], table).to.deep.equal(before[table]);
 
     // A pause undone by an unpause on this branch, then rebuild from the raw events equals the forward path.
     await send(c1, "pause", []);
