@@ -21,7 +21,13 @@ export const EDITION_EVENTS = [
   "PhaseUpdated",
 ] as const;
 /** Events that change a collection as a whole. */
-export const COLLECTION_EVENTS = ["OwnershipTransferred", "Paused", "Unpaused", "PauseApplied", "DefaultRoyaltyUpdated"] as const;
+export const COLLECTION_EVENTS = [
+  "OwnershipTransferred",
+  "Paused",
+  "Unpaused",
+  "PauseApplied",
+  "DefaultRoyaltyUpdated",
+] as const;
 
 const EDITION_EVENT_NAMES: ReadonlySet<string> = new Set(EDITION_EVENTS);
 const COLLECTION_EVENT_NAMES: ReadonlySet<string> = new Set(COLLECTION_EVENTS);

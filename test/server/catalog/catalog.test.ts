@@ -134,8 +134,8 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
     db = createPool(database.url);
     platform = await deployTestPlatform(tc);
-    factoryAbi = (await loadArtifact("EditionFactory")).abi as Abi;
-    collectionAbi = (await loadArtifact("Collection")).abi as Abi;
+    factoryAbi = (await loadArtifact("EditionFactory")).abi;
+    collectionAbi = (await loadArtifact("Collection")).abi;
     me = tc.wallet.account.address;
     deps = { db, chainId: 31337 };
     indexer = new Indexer({

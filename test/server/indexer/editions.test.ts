@@ -27,7 +27,7 @@ type EditionInfo = {
   uriFrozen: boolean;
 };
 
-const ROOT = `0x${"ab".repeat(32)}` as Hex;
+const ROOT = `0x${"ab".repeat(32)}`;
 
 describe("indexer: the edition projection equals the contracts' own views", function () {
   let tc: TestChain;
@@ -43,8 +43,8 @@ describe("indexer: the edition projection equals the contracts' own views", func
     [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
     db = createPool(database.url);
     platform = await deployTestPlatform(tc);
-    factoryAbi = (await loadArtifact("EditionFactory")).abi as Abi;
-    collectionAbi = (await loadArtifact("Collection")).abi as Abi;
+    factoryAbi = (await loadArtifact("EditionFactory")).abi;
+    collectionAbi = (await loadArtifact("Collection")).abi;
     indexer = new Indexer({
       db,
       rpcUrls: [tc.rpcUrl],
