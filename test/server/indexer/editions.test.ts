@@ -27,7 +27,7 @@ type EditionInfo = {
   uriFrozen: boolean;
 };
 
-const ROOT = `0x${"ab".repeat(32)}`;
+const ROOT: Hex = `0x${"ab".repeat(32)}`;
 
 describe("indexer: the edition projection equals the contracts' own views", function () {
   let tc: TestChain;
