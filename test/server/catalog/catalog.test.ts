@@ -36,6 +36,7 @@ import {
   holdingListSchema,
 } from "../../../server/catalog/schemas.ts";
 import { loadArtifact } from "../../../server/chain/artifacts.ts";
+import { signMintVoucher } from "../../../server/chain/mint-voucher.ts";
 import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
 import { createPool } from "../../../server/database/pool.ts";
 import { Indexer } from "../../../server/indexer/indexer.ts";
@@ -170,6 +171,24 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     await send(c1, "airdrop", [1n, wallets, wallets.map((_, i) => BigInt([3, 3, 3, 2, 2, 1][i] ?? 1))]);
     await send(c1, "mint", [1n, me, 2n, 0n, alice], 2n * 10n ** 15n);
     await send(c1, "mint", [4n, me, 3n, 0n, zeroAddress]);
+    // A voucher mint (the platform's voucher signer is the deployer here).
+    const signerEpoch = (await tc.publicClient.readContract({
+      address: platform.factory,
+      abi: factoryAbi,
+      functionName: "voucherSignerEpoch",
+      args: [me],
+    })) as bigint;
+    const voucher = {
+      recipient: me,
+      edition: 4n,
+      quantity: 1n,
+      price: 0n,
+      id: 7n,
+      deadline: BigInt(now + 100_000),
+      signerEpoch,
+    };
+    const signature = await signMintVoucher(tc.wallet, { collection: c1, chainId: 31337, voucher });
+    await send(c1, "mintWithVoucher", [voucher, 31337n, signature]);
     await index();
     blockBeforeTransfers = await tc.publicClient.getBlockNumber();
     await send(c1, "safeTransferFrom", [me, bob, 1n, 1n, "0x"]);
@@ -231,6 +250,19 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     );
     expect(pages.flat().map((e) => e.tokenId)).to.deep.equal(["1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     expect(pages.length).to.equal(5);
+    // Editions created while the list is walked appear once, at the end, and nothing is skipped.
+    await send(c2, "createEdition", [edition(1, "ipfs://f/2"), []]);
+    await index();
+    let created = 1;
+    const growing = await walk(
+      async (cursor) => checked(editionListSchema, await listEditions(deps, c2, { limit: 1, cursor })),
+      async () => {
+        if (created++ >= 4) return;
+        await send(c2, "createEdition", [edition(1, `ipfs://f/${created + 1}`), []]);
+        await index();
+      },
+    );
+    expect(growing.flat().map((e) => e.tokenId)).to.deep.equal(["1", "2", "3", "4", "5"]);
     await rejects(listEditions(deps, c1, { cursor: "not a cursor!" }), "invalid_cursor", 400);
     await rejects(listEditions(deps, c1, { cursor: encodeCursor([`1${"0".repeat(80)}`]) }), "invalid_cursor", 400);
     await rejects(listEditions(deps, c1, { cursor: encodeCursor(["-1"]) }), "invalid_cursor", 400);
@@ -278,7 +310,9 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
   it("answers activity with mints (price paid, referrer), transfers, burns and redemptions, newest first, to the end while rows are added", async function () {
     const first = checked(activityListSchema, await listWalletActivity(deps, me, { limit: 500 })).items;
     const kinds = first.map((a) => a.kind);
-    expect(kinds.slice(0, 4)).to.deep.equal(["redemption", "burn", "transfer", "mint"]);
+    expect(kinds.slice(0, 5)).to.deep.equal(["redemption", "burn", "transfer", "voucher_mint", "mint"]);
+    const voucherMint = first.find((a) => a.kind === "voucher_mint")!;
+    expect(voucherMint).to.include({ tokenId: "4", amount: "1", paid: "0", referrer: null });
     const sale = first.find((a) => a.kind === "mint" && a.tokenId === "1")!;
     expect(sale).to.include({
       paid: String(2n * 10n ** 15n),
@@ -300,7 +334,7 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     );
     const edition = checked(activityListSchema, await listEditionActivity(deps, c1, 4n)).items;
     expect(edition.every((a) => a.tokenId === "4")).to.equal(true);
-    expect(edition.map((a) => a.kind)).to.include.members(["mint", "redemption", "transfer"]);
+    expect(edition.map((a) => a.kind)).to.include.members(["mint", "voucher_mint", "redemption", "transfer"]);
     const collection = checked(activityListSchema, await listCollectionActivity(deps, c1, { limit: 500 })).items;
     expect(collection.filter((a) => a.kind === "mint" && a.paid === null).length).to.be.greaterThan(0); // airdrops
     await rejects(listCollectionActivity(deps, bob), "not_found", 404);
