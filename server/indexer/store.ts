@@ -1,6 +1,7 @@
 /**
  * The indexer's write side. Raw events (`chain_event`) are the source of truth; every other table is a projection
- * derived from them: transfers, balances with held-since, edition supply and holders, collections. A batch, its
+ * derived from them: transfers, balances with held-since, edition supply and holders, collections, editions and
+ * their sale phases. A batch, its
  * projections, its block headers and the checkpoint commit in ONE transaction, so a crash at any point leaves the
  * database at a checkpoint. Writes are set-based (unnest, COPY), never row by row.
  *
@@ -10,6 +11,7 @@
  *   store/balance-moves.ts      slots per touched balance, and the in-memory walk of a batch's transfers
  *   store/apply-batch.ts        the batch's transaction: COPY, checkpoint guard, projections, checkpoint
  *   store/projection-writes.ts  balances, held-since, supply, collections, headers and checkpoint in one statement
+ *   store/edition-projection.ts editions, phases, collection owner/pause/royalty from configuration events
  *   store/checkpoints.ts        reading the checkpoint and headers; rollback after a reorg; pruning; reset
  *   store/rebuild.ts            projections recomputed from the raw events (rollbacks and `indexer:rebuild`)
  *   store/model.ts, store/sql.ts  the shared types and errors; the transaction, write lock and array parameters

@@ -281,7 +281,12 @@ export async function projectionsSnapshot(db: pg.Pool, chainId = 31337): Promise
       "SELECT collection, token_id::text, minted::text, burned::text, supply::text, holders FROM token_supply",
     token_transfer:
       "SELECT tx_hash, log_index, batch_index, block_number::text, block_time::text, collection, token_id::text, from_address, to_address, amount::text FROM token_transfer",
-    collection: "SELECT address, owner, contract_uri, created_block::text, created_tx FROM collection",
+    collection:
+      "SELECT address, owner, contract_uri, created_block::text, created_tx, paused, pause_applied_through::text, paused_block::text, paused_log_index, default_royalty_receiver, default_royalty_bps FROM collection",
+    edition:
+      "SELECT collection, token_id::text, created_block::text, created_log_index, created_tx, max_supply::text, soulbound, redeemable, paused, referral_bps, uri, uri_frozen, royalty_receiver, royalty_bps FROM edition",
+    edition_phase:
+      "SELECT collection, token_id::text, phase, starts_at::text, ends_at::text, price::text, wallet_limit::text, merkle_root, allowlist FROM edition_phase",
   };
   const out: Record<string, string[]> = {};
   for (const [name, sql] of Object.entries(tables)) {

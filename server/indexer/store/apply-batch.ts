@@ -1,12 +1,14 @@
 /**
  * Writes one batch in ONE transaction: its raw events by COPY, then (after the previous batch's commit) the
- * checkpoint guard, the projections and the new checkpoint. Guarantees: a batch commits with its checkpoint or not
+ * checkpoint guard, the projections (the edition projection only when the batch has configuration events) and the
+ * new checkpoint. Guarantees: a batch commits with its checkpoint or not
  * at all; a replay of the current checkpoint changes nothing; a batch that does not extend the checkpoint writes
  * nothing (another writer is at work).
  */
 import type pg from "pg";
 import { prepareBatch, type PreparedBatch } from "./batch-encoder.ts";
 import { readCheckpoint } from "./checkpoints.ts";
+import { hasConfigKeys, recomputeEditionProjection } from "./edition-projection.ts";
 import { copyRows, recycleCopyChunks } from "./copy-encoding.ts";
 import { CheckpointMovedError, IndexInvariantError, type ApplyResult, type Batch } from "./model.ts";
 import { projectTransfers, readStoredBalances, writeProjections } from "./projection-writes.ts";
@@ -81,6 +83,9 @@ async function writeBatch(db: pg.Pool, prepared: PreparedBatch, after?: Promise<
 
     const changes = projectTransfers(moves, await readStoredBalances(tx, batch.chainId, moves));
     await writeProjections(tx, batch.chainId, changes, prepared, [...batch.headers, batch.head], batch.head);
+    // Only batches with configuration events (an edition created or configured, an ownership transfer, a pause) pay
+    // for this; after writeProjections, so that the batch's new collections are there to update.
+    if (hasConfigKeys(prepared.config)) await recomputeEditionProjection(tx, batch.chainId, prepared.config);
     await tx.query("COMMIT");
     return { eventsApplied: prepared.eventCount, transfersApplied: moves.fromSlot.length, alreadyApplied: false };
   } catch (error) {

@@ -1,6 +1,6 @@
 /**
  * Turns a batch's events into what its transaction sends (a PreparedBatch): COPY rows of the raw events, balance
- * moves and created collections, built outside the transaction so the next batch is prepared while PostgreSQL
+ * moves, created collections and the keys its configuration events touch (for the edition projection), built outside the transaction so the next batch is prepared while PostgreSQL
  * writes this one. Guarantees: the byte path (addTransferLog) and the decoded path (addEvent) write the very same
  * rows (the tests compare them byte for byte), and events out of chain order or naming two hashes for one block are
  * refused.
@@ -9,6 +9,7 @@ import { collectionOf, type ChainEvent, type CollectionRow } from "../events.ts"
 import { HEX_VALUE, latin1, type LogTable } from "../log-scan.ts";
 import { exactAmount, MAX_EXACT, MovesBuilder, type Amount, type BalanceMoves } from "./balance-moves.ts";
 import { asciiJson, copyValue, CopyWriter } from "./copy-encoding.ts";
+import { addConfigKey, emptyConfigKeys, type ConfigKeys } from "./edition-projection.ts";
 import type { Batch } from "./model.ts";
 
 /** A batch turned into what the transaction sends: built in memory, outside the transaction, so the indexer can
@@ -24,6 +25,8 @@ export type PreparedBatch = {
   recycle?: (buffers: ArrayBuffer[]) => void;
   moves: BalanceMoves;
   collections: CollectionRow[];
+  /** The editions and collections the batch's configuration events touch (edition-projection.ts); empty for most. */
+  config: ConfigKeys;
   /** The blocks the batch's events are in (event_block rows): number, hash, unix time, in chain order. */
   blocks: { number: string[]; hash: string[]; time: string[] };
 };
@@ -104,6 +107,7 @@ export class BatchBuilder {
   private readonly rows = new CopyWriter();
   private readonly moves = new MovesBuilder();
   private readonly collections: CollectionRow[] = [];
+  private readonly config = emptyConfigKeys();
   private readonly chainId: string;
   private events = 0;
   private blockNumber = -1;
@@ -182,7 +186,7 @@ export class BatchBuilder {
         const edition = this.moves.edition(e.address, exactAmount(a.ids![i]!));
         this.moves.add(edition, from, to, exactAmount(a.values![i]!), this.blockNumber, this.time);
       }
-    } else {
+    } else if (!addConfigKey(this.config, e.address, e.name, e.args)) {
       const created = collectionOf(e);
       if (created) this.collections.push(created);
     }
@@ -270,6 +274,7 @@ export class BatchBuilder {
       eventChunks: this.rows.chunks(),
       moves: this.moves.finish(),
       collections: this.collections,
+      config: this.config,
       blocks: this.blocks,
     };
   }

@@ -6,6 +6,7 @@
 import type pg from "pg";
 import type { BlockHeader, Checkpoint } from "./model.ts";
 import { ZERO_ADDRESS } from "./model.ts";
+import { readConfigKeysAbove, recomputeEditionProjection } from "./edition-projection.ts";
 import { recomputeProjections } from "./rebuild.ts";
 import { CHECKPOINT_NOTICE, inTransaction, lockChain, type Queryable } from "./sql.ts";
 
@@ -59,12 +60,15 @@ export async function rollbackTo(
       "SELECT count(*)::text AS n FROM token_transfer WHERE chain_id = $1 AND block_number > $2",
       [chainId, above],
     );
+    // The editions and collections whose configuration events are about to go.
+    const config = await readConfigKeysAbove(tx, chainId, above);
     const events = await tx.query("DELETE FROM chain_event WHERE chain_id = $1 AND block_number > $2", [
       chainId,
       above,
     ]);
     if ((removed.rowCount ?? 0) > 0 || (events.rowCount ?? 0) > 0) await recomputeProjections(tx, chainId, false);
     await tx.query("DELETE FROM collection WHERE chain_id = $1 AND created_block > $2", [chainId, above]);
+    await recomputeEditionProjection(tx, chainId, config);
     await tx.query("DELETE FROM event_block WHERE chain_id = $1 AND number > $2", [chainId, above]);
     await tx.query("DELETE FROM indexed_block WHERE chain_id = $1 AND number > $2", [chainId, above]);
     await tx.query(
@@ -95,6 +99,8 @@ export async function resetChainIndex(db: pg.Pool | pg.Client, chainId: number) 
       "event_block",
       "token_balance",
       "token_supply",
+      "edition_phase",
+      "edition",
       "collection",
       "indexed_block",
       "indexer_checkpoint",

@@ -4,6 +4,7 @@
  * forward path by construction (the tests compare them).
  */
 import type pg from "pg";
+import { recomputeEditionProjection } from "./edition-projection.ts";
 import { ZERO_ADDRESS } from "./model.ts";
 import { inTransaction, lockChain } from "./sql.ts";
 
@@ -73,7 +74,7 @@ export async function recomputeProjections(tx: pg.PoolClient, chainId: number, a
 }
 
 /**
- * Rebuilds every projection of `chainId` (collections, transfers, balances, held-since, supply) from the raw events
+ * Rebuilds every projection of `chainId` (collections, transfers, balances, held-since, supply, editions) from the raw events
  * alone: no RPC call. The checkpoint and the raw events are unchanged.
  */
 export async function rebuildProjections(db: pg.Pool, chainId: number): Promise<{ events: number; transfers: number }> {
@@ -91,6 +92,7 @@ export async function rebuildProjections(db: pg.Pool, chainId: number): Promise<
       [chainId],
     );
     await recomputeProjections(tx, chainId, true);
+    await recomputeEditionProjection(tx, chainId, "all");
     const events = await tx.query<{ n: string }>("SELECT count(*)::text AS n FROM chain_event WHERE chain_id = $1", [
       chainId,
     ]);
