@@ -115,6 +115,7 @@ export async function startPlatform(
         prisma,
         chainHead,
         chainId,
+        startBlock: config.startBlock,
         confirmations: config.confirmations,
         stallSeconds: config.stallSeconds,
         requestTimeoutMs: config.http.requestTimeoutMs,

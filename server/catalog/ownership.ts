@@ -146,7 +146,11 @@ export async function getHoldings(
     params,
   );
   const head = rows[0]!.head_block;
-  if (head === null) throw new CatalogError("not_indexed", 503, undefined, "nothing is indexed yet");
+  // Before the first batch nothing is known yet: an empty answer at no block (asOfBlock null), as the API conventions
+  // say, or a 422 for a past block that cannot be answered yet. Not a 5xx: nothing is broken.
+  if (head === null && asOf === undefined)
+    return { address: getAddress(address), asOfBlock: null, items: [], nextCursor: null };
+  if (head === null) throw new CatalogError("block_out_of_range", 422, "query.asOfBlock", "nothing is indexed yet");
   if (asOf !== undefined && asOf > BigInt(head)) {
     throw new CatalogError(
       "block_out_of_range",

@@ -8,10 +8,10 @@ import type { PublicClient } from "viem";
 import { authRoutes } from "../auth/routes.ts";
 import { AuthService, type AuthSettings } from "../auth/service.ts";
 import type { ChainHeadSource } from "../chain/head-watcher.ts";
+import { catalogRoutes } from "../catalog/routes.ts";
 import { collectionsRoutes } from "../collections/routes.ts";
 import { poolOf, type PrismaClient } from "../database/client.ts";
 import { OutageLog } from "../lib/outage.ts";
-import { walletsRoutes } from "../wallets/routes.ts";
 import { refuseOversizedBodies } from "./body.ts";
 import { requestDeadline } from "./deadline.ts";
 import { docsAssets, docsRoutes } from "./docs.ts";
@@ -30,6 +30,8 @@ export type AppDeps = {
   /** The chain's head as last seen (a HeadWatcher): /health never waits on the chain itself. */
   chainHead: ChainHeadSource;
   chainId: number;
+  /** Where the index starts: holdings as of an earlier block cannot be answered. */
+  startBlock?: bigint;
   confirmations: number;
   /** /health reports the indexer stalled after this long without progress while the head moves. */
   stallSeconds?: number;
@@ -63,7 +65,11 @@ export function apiRoutes(
     ...metricsRoutes(),
     ...authRoutes({ auth, settings, prisma: deps.prisma, chainId: deps.chainId }),
     ...collectionsRoutes(deps),
-    ...walletsRoutes(deps),
+    ...catalogRoutes({
+      db: poolOf(deps.prisma),
+      chainId: deps.chainId,
+      ...(deps.startBlock !== undefined ? { startBlock: deps.startBlock } : {}),
+    }),
   ];
 }
 

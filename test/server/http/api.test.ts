@@ -184,6 +184,40 @@ describe("HTTP API", () => {
     ]);
   });
 
+  it("serves the catalog: a collection, its editions, one edition, holders, activity, drops, holdings as of a block", async () => {
+    const c = getAddress(seed.collection);
+    const collection = await get(`/v1/collections/${c}`);
+    expect(collection.status).to.equal(200);
+    expect(collection.body).to.include({ address: c, owner: partner.account.address, editionCount: 2, paused: false });
+    const editions = await get(`/v1/collections/${c.toLowerCase()}/editions?limit=1`);
+    expect(editions.body.items.map((e: { tokenId: string }) => e.tokenId)).to.deep.equal(["1"]);
+    const rest = await get(`/v1/collections/${c}/editions?cursor=${editions.body.nextCursor}`);
+    expect(rest.body.items.map((e: { tokenId: string }) => e.tokenId)).to.deep.equal(["2"]);
+    expect(rest.body.nextCursor).to.equal(null);
+    const edition = await get(`/v1/collections/${c}/editions/1`);
+    expect(edition.body).to.include({ tokenId: "1", maxSupply: "100" });
+    expect(edition.body.currentPhase).to.include({ index: 0, price: "10000000000000000" });
+    const holders = await get(`/v1/collections/${c}/editions/2/holders`);
+    expect(holders.body.items[0]).to.include({ owner: alice.account.address, amount: "3" });
+    const activity = await get(`/v1/collections/${c}/activity?limit=500`);
+    expect(activity.body.items.filter((a: { kind: string }) => a.kind === "mint").length).to.be.greaterThan(0);
+    const mint = activity.body.items.find((a: { kind: string }) => a.kind === "mint");
+    expect(mint.paid).to.match(/^[0-9]+$/);
+    expect((await get(`/v1/collections/${c}/editions/1/activity`)).status).to.equal(200);
+    expect((await get(`/v1/wallets/${alice.account.address}/activity`)).body.items.length).to.be.greaterThan(0);
+    expect((await get("/v1/drops")).body.items.length).to.equal(2);
+    const now = await get(`/v1/wallets/${alice.account.address}/holdings`);
+    const before = await get(`/v1/wallets/${alice.account.address}/holdings?asOfBlock=1`);
+    expect(before.status).to.equal(200);
+    expect(before.body).to.include({ asOfBlock: "1" });
+    expect(before.body.items).to.deep.equal([]);
+    expect(now.body.items.length).to.be.greaterThan(0);
+    const above = await get(`/v1/wallets/${alice.account.address}/holdings?asOfBlock=99999999`);
+    expect(above.status).to.equal(422);
+    expect(above.body.errors[0].path).to.equal("query.asOfBlock");
+    expect((await get(`/v1/collections/0x${"12".repeat(20)}`)).status).to.equal(404);
+  });
+
   it("public reads carry an ETag and Cache-Control: 304 when unchanged, a new ETag once the index moves", async () => {
     const path = `/v1/wallets/${alice.account.address}/holdings`;
     const first = await fetch(base + path);
