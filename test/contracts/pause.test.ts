@@ -11,7 +11,12 @@ import { deployDrop } from "./fixture.ts";
  */
 const { viem, networkHelpers } = await network.create();
 const EDITION_ADMIN_ROLE = keccak256(toBytes("EDITION_ADMIN_ROLE"));
-const TX_GAS_CAP = 2n ** 24n;
+/**
+ * `npm run coverage` runs on instrumented bytecode, which spends several times the gas: there the caps and bounds
+ * below are scaled (the behaviour is covered), and `npm test` asserts them as they are.
+ */
+const GAS_SCALE = process.env.PERKMINT_COVERAGE === "1" ? 4n : 1n;
+const TX_GAS_CAP = 2n ** 24n * GAS_SCALE;
 const EDITIONS = 4_000n;
 const PER_TX = 400n;
 
@@ -54,7 +59,7 @@ describe("Collection: a pause of more editions than one transaction can loop ove
     const hash = collection.write.unpause({ gas: TX_GAS_CAP });
     await viem.assertions.emitWithArgs(hash, collection, "Unpaused", [getAddress(partner.account.address)]);
     const receipt = await base.publicClient.waitForTransactionReceipt({ hash: await hash });
-    expect(receipt.gasUsed < 60_000n, `unpause used ${receipt.gasUsed} gas`).to.equal(true);
+    expect(receipt.gasUsed < 60_000n * GAS_SCALE, `unpause used ${receipt.gasUsed} gas`).to.equal(true);
     expect(await collection.read.paused()).to.equal(false);
     for (const id of [1n, EDITIONS / 2n, EDITIONS]) await freeMint(base, id);
     expect(await collection.read.balanceOf([base.alice.account.address, EDITIONS])).to.equal(1n);
@@ -91,10 +96,10 @@ describe("Collection: a pause of more editions than one transaction can loop ove
     for (const id of [1n, batch + 1n, EDITIONS - 1n, EDITIONS]) {
       await viem.assertions.revertWithCustomError(freeMint(base, id), collection, "CollectionPaused");
     }
-    for (const gas of used) expect(gas < 10_000_000n, `a pause step used ${gas} gas`).to.equal(true);
+    for (const gas of used) expect(gas < 10_000_000n * GAS_SCALE, `a pause step used ${gas} gas`).to.equal(true);
 
     const unpauseGas = await capped(base, (gas) => collection.write.unpause(gas));
-    expect(unpauseGas < 60_000n, `unpause used ${unpauseGas} gas`).to.equal(true);
+    expect(unpauseGas < 60_000n * GAS_SCALE, `unpause used ${unpauseGas} gas`).to.equal(true);
     for (const id of [1n, EDITIONS]) await freeMint(base, id);
     await viem.assertions.revertWithCustomError(
       collection.write.continuePause([1n]),
