@@ -5,12 +5,7 @@
 
 /** Why one row of an upload was refused. */
 export type AllowlistRowErrorCode =
-  | "bad_row"
-  | "bad_address"
-  | "bad_checksum"
-  | "duplicate"
-  | "bad_quantity"
-  | "quantity_above_limit";
+  "bad_row" | "bad_address" | "bad_checksum" | "duplicate" | "bad_quantity" | "quantity_above_limit";
 
 /** One refused row: its line in the uploaded text (1-based), a machine-readable code and a sentence for people. */
 export type AllowlistRowError = { line: number; code: AllowlistRowErrorCode; reason: string };

@@ -1,5 +1,5 @@
-import { createKeccak, type IHasher } from "hash-wasm";
 import type { Hex } from "viem";
+import { keccak as k } from "./keccak.ts";
 
 /**
  * Allowlist trees, fast: the tree `@openzeppelin/merkle-tree`'s `StandardMerkleTree.of(values, ["address",
@@ -13,11 +13,8 @@ import type { Hex } from "viem";
  * library, and {@link toStandardDump} gives a dump `StandardMerkleTree.load` accepts.
  */
 
-let hasher: Promise<IHasher> | undefined;
-const keccak = () => (hasher ??= createKeccak(256));
-
 /** The leaf the Collection verifies for `(account, maxQuantity)`; `account` as 40 hex digits, any case. */
-function leafHash(k: IHasher, scratch: Buffer, account: string, maxQuantity: bigint): Buffer {
+function leafHash(scratch: Buffer, account: string, maxQuantity: bigint): Buffer {
   scratch.fill(0);
   scratch.write(account.slice(2), 12, "hex");
   // maxQuantity < 2^64 (at most MAX_ALLOWANCE): the low 8 bytes of the uint256 word.
@@ -39,12 +36,11 @@ export type AllowlistTree = {
 };
 
 /** Builds the tree of `entries` (accounts unique, quantities ≥ 1 and below 2^64; at least one entry). */
-export async function buildAllowlistTree(entries: readonly { account: string; maxQuantity: bigint }[]): Promise<AllowlistTree> {
+export function buildAllowlistTree(entries: readonly { account: string; maxQuantity: bigint }[]): AllowlistTree {
   const n = entries.length;
   if (n === 0) throw new Error("an allowlist tree needs at least one leaf");
-  const k = await keccak();
   const scratch = Buffer.alloc(64);
-  const leaves = entries.map((e, j) => ({ hash: leafHash(k, scratch, e.account, e.maxQuantity), j }));
+  const leaves = entries.map((e, j) => ({ hash: leafHash(scratch, e.account, e.maxQuantity), j }));
   leaves.sort((a, b) => Buffer.compare(a.hash, b.hash));
   const size = 2 * n - 1;
   const nodes = Buffer.alloc(size * 32);

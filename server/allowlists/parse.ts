@@ -1,6 +1,6 @@
 import { parse as parseCsv } from "csv-parse/sync";
-import { getAddress } from "viem";
 import { AllowlistFileInvalid, AllowlistRowsInvalid, type AllowlistRowError } from "./errors.ts";
+import { checksumHex } from "./keccak.ts";
 
 /**
  * The largest allowance the Collection can honour: an edition's max supply is a `uint32`, and what a wallet minted
@@ -37,7 +37,11 @@ class RowChecker {
     if (account === undefined || maxQuantity === undefined) return;
     const first = this.seen.get(account);
     if (first !== undefined) {
-      this.errors.push({ line, code: "duplicate", reason: `${String(address)} is already on line ${first} (addresses are compared in any case)` });
+      this.errors.push({
+        line,
+        code: "duplicate",
+        reason: `${String(address)} is already on line ${first} (addresses are compared in any case)`,
+      });
       return;
     }
     this.seen.set(account, line);
@@ -47,16 +51,25 @@ class RowChecker {
   private checkAddress(line: number, value: unknown): `0x${string}` | undefined {
     const text = typeof value === "string" ? value.trim() : undefined;
     if (text === undefined || !HEX_ADDRESS.test(text)) {
-      this.errors.push({ line, code: "bad_address", reason: `${describe(value)} is not a 0x-prefixed 20-byte hex address` });
+      this.errors.push({
+        line,
+        code: "bad_address",
+        reason: `${describe(value)} is not a 0x-prefixed 20-byte hex address`,
+      });
       return undefined;
     }
     const hex = text.slice(2);
     // All-lowercase and all-uppercase carry no checksum; mixed case must be EIP-55 (a typo then shows).
-    if (hex !== hex.toLowerCase() && hex !== hex.toUpperCase() && getAddress(text) !== text) {
-      this.errors.push({ line, code: "bad_checksum", reason: `${text} is mixed case but not a valid EIP-55 checksum (a typo?)` });
+    const lower = hex.toLowerCase();
+    if (hex !== lower && hex !== hex.toUpperCase() && checksumHex(lower) !== text) {
+      this.errors.push({
+        line,
+        code: "bad_checksum",
+        reason: `${text} is mixed case but not a valid EIP-55 checksum (a typo?)`,
+      });
       return undefined;
     }
-    return `0x${hex.toLowerCase()}`;
+    return `0x${lower}`;
   }
 
   private checkQuantity(line: number, value: unknown): bigint | undefined {
@@ -69,7 +82,11 @@ class RowChecker {
       quantity = Number.isSafeInteger(value) ? BigInt(value) : MAX_ALLOWANCE + 1n;
     }
     if (quantity === undefined || quantity === 0n) {
-      this.errors.push({ line, code: "bad_quantity", reason: `max quantity ${describe(value)} is not a positive integer` });
+      this.errors.push({
+        line,
+        code: "bad_quantity",
+        reason: `max quantity ${describe(value)} is not a positive integer`,
+      });
       return undefined;
     }
     if (quantity > MAX_ALLOWANCE) {
@@ -92,7 +109,7 @@ class RowChecker {
 
 function describe(value: unknown): string {
   if (value === undefined) return "(missing)";
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? typeof value;
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -130,7 +147,11 @@ export function parseAllowlistCsv(content: string): AllowlistRow[] {
   const checker = new RowChecker();
   for (const { record, info } of records) {
     if (record.length !== 2) {
-      checker.errors.push({ line: info.lines, code: "bad_row", reason: `expected 2 fields (address,maxQuantity), found ${record.length}` });
+      checker.errors.push({
+        line: info.lines,
+        code: "bad_row",
+        reason: `expected 2 fields (address,maxQuantity), found ${record.length}`,
+      });
       continue;
     }
     checker.check(info.lines, record[0], record[1]);
@@ -187,7 +208,9 @@ export function parseAllowlistJson(content: string): AllowlistRow[] {
     throw new AllowlistFileInvalid(`not valid JSON (${(error as Error).message})`);
   }
   if (!Array.isArray(data)) {
-    throw new AllowlistFileInvalid('expected a JSON array of {"address", "maxQuantity"} objects or [address, maxQuantity] pairs');
+    throw new AllowlistFileInvalid(
+      'expected a JSON array of {"address", "maxQuantity"} objects or [address, maxQuantity] pairs',
+    );
   }
   if (data.length > MAX_ALLOWLIST_ROWS) throw new AllowlistFileInvalid(`more than ${MAX_ALLOWLIST_ROWS} rows`);
   const lines = arrayElementLines(content);
@@ -200,12 +223,20 @@ export function parseAllowlistJson(content: string): AllowlistRow[] {
       const { address, maxQuantity, ...rest } = element as Record<string, unknown>;
       const extra = Object.keys(rest);
       if (extra.length > 0) {
-        checker.errors.push({ line, code: "bad_row", reason: `unknown field ${JSON.stringify(extra[0])} (expected address and maxQuantity)` });
+        checker.errors.push({
+          line,
+          code: "bad_row",
+          reason: `unknown field ${JSON.stringify(extra[0])} (expected address and maxQuantity)`,
+        });
       } else {
         checker.check(line, address, maxQuantity);
       }
     } else {
-      checker.errors.push({ line, code: "bad_row", reason: 'expected {"address", "maxQuantity"} or [address, maxQuantity]' });
+      checker.errors.push({
+        line,
+        code: "bad_row",
+        reason: 'expected {"address", "maxQuantity"} or [address, maxQuantity]',
+      });
     }
   });
   return checker.finish();

@@ -17,7 +17,9 @@ export const allowlistPhaseSettingsSchema = z
   .object({
     start: z.number().int().min(0).max(U32).describe("first second of the phase (Unix time)"),
     end: z.number().int().min(0).max(U32).describe("first second after the phase; equal to start disables it"),
-    price: uintStringSchema.refine((v) => v < 2n ** 80n, "must be below 2^80 wei").describe("wei per token, decimal string"),
+    price: uintStringSchema
+      .refine((v) => v < 2n ** 80n, "must be below 2^80 wei")
+      .describe("wei per token, decimal string"),
     walletLimit: z
       .number()
       .int()

@@ -37,7 +37,11 @@ export type CreateAllowlistParameters = {
 export type SetPhaseCall = {
   to: Address;
   functionName: "setPhase";
-  args: [edition: string, phase: number, config: { start: number; end: number; price: string; walletLimit: number; merkleRoot: Hex }];
+  args: [
+    edition: string,
+    phase: number,
+    config: { start: number; end: number; price: string; walletLimit: number; merkleRoot: Hex },
+  ];
   /** The same call ABI-encoded, ready for `eth_sendTransaction` from an edition admin of the collection. */
   data: Hex;
 };
@@ -105,7 +109,13 @@ const summaryColumns = (t: string) =>
 function toAllowlist(row: AllowlistRow): Allowlist {
   const collection = getAddress(row.collection);
   const root = row.root as Hex;
-  const config = { start: Number(row.phase_start), end: Number(row.phase_end), price: row.price, walletLimit: row.wallet_limit, merkleRoot: root };
+  const config = {
+    start: Number(row.phase_start),
+    end: Number(row.phase_end),
+    price: row.price,
+    walletLimit: row.wallet_limit,
+    merkleRoot: root,
+  };
   return {
     id: row.id,
     chainId: row.chain_id,
@@ -132,7 +142,11 @@ function toAllowlist(row: AllowlistRow): Allowlist {
 }
 
 /** COPY text rows of the entries, in chunks of about 1 MB. Every value is hex, digits or a UUID: nothing to escape. */
-function* entryCopyChunks(id: string, rows: readonly { account: string; maxQuantity: bigint; line: number }[], treeIndex: Int32Array) {
+function* entryCopyChunks(
+  id: string,
+  rows: readonly { account: string; maxQuantity: bigint; line: number }[],
+  treeIndex: Int32Array,
+) {
   let chunk = "";
   for (let j = 0; j < rows.length; j++) {
     const r = rows[j]!;
@@ -151,9 +165,12 @@ function* entryCopyChunks(id: string, rows: readonly { account: string; maxQuant
  * unless every row is good.
  * @returns the allowlist, with the root and the `setPhase` call to make on-chain.
  */
-export async function createAllowlist(deps: AllowlistServiceDeps, input: CreateAllowlistParameters): Promise<Allowlist> {
+export async function createAllowlist(
+  deps: AllowlistServiceDeps,
+  input: CreateAllowlistParameters,
+): Promise<Allowlist> {
   const rows = parseAllowlist(input.content, input.format);
-  const tree = await buildAllowlistTree(rows);
+  const tree = buildAllowlistTree(rows);
   const totalQuantity = rows.reduce((sum, r) => sum + r.maxQuantity, 0n);
   const client = await deps.db.connect();
   try {
@@ -181,7 +198,9 @@ export async function createAllowlist(deps: AllowlistServiceDeps, input: CreateA
       ],
     );
     const row = inserted.rows[0]!;
-    const copy = client.query(copyFrom(`COPY allowlist_entry (allowlist_id, address, max_quantity, tree_index, line) FROM STDIN`));
+    const copy = client.query(
+      copyFrom(`COPY allowlist_entry (allowlist_id, address, max_quantity, tree_index, line) FROM STDIN`),
+    );
     await pipeline(Readable.from(entryCopyChunks(row.id, rows, tree.treeIndex)), copy);
     await client.query("COMMIT");
     return toAllowlist(row);
@@ -194,12 +213,15 @@ export async function createAllowlist(deps: AllowlistServiceDeps, input: CreateA
 }
 
 /** One allowlist by id (on `chainId`), or {@link AllowlistNotFound}. */
-export async function getAllowlist(deps: AllowlistServiceDeps, input: { chainId: number; allowlistId: string }): Promise<Allowlist> {
+export async function getAllowlist(
+  deps: AllowlistServiceDeps,
+  input: { chainId: number; allowlistId: string },
+): Promise<Allowlist> {
   if (!UUID.test(input.allowlistId)) throw new AllowlistNotFound(input.allowlistId);
-  const { rows } = await deps.db.query<AllowlistRow>(`SELECT ${summaryColumns("a")} FROM allowlist a WHERE id = $1 AND chain_id = $2`, [
-    input.allowlistId,
-    input.chainId,
-  ]);
+  const { rows } = await deps.db.query<AllowlistRow>(
+    `SELECT ${summaryColumns("a")} FROM allowlist a WHERE id = $1 AND chain_id = $2`,
+    [input.allowlistId, input.chainId],
+  );
   if (!rows[0]) throw new AllowlistNotFound(input.allowlistId);
   return toAllowlist(rows[0]);
 }
@@ -249,7 +271,8 @@ export async function getAllowlistProof(
   );
   const row = rows[0];
   if (!row) throw new AllowlistNotFound(input.allowlistId);
-  if (row.max_quantity === null || row.tree_index === null) throw new AllowlistEntryNotFound(input.allowlistId, getAddress(input.address));
+  if (row.max_quantity === null || row.tree_index === null)
+    throw new AllowlistEntryNotFound(input.allowlistId, getAddress(input.address));
   const siblings = proofIndexes(row.tree_index);
   const proof: Hex[] = [];
   if (siblings.length > 0) {
