@@ -130,7 +130,7 @@ export function parseAllowlistCsv(content: string): AllowlistRow[] {
       relax_column_count: true,
       info: true,
       to: MAX_ALLOWLIST_ROWS + 2,
-    }) as { record: string[]; info: { lines: number } }[];
+    }) as unknown as { record: string[]; info: { lines: number } }[];
   } catch (error) {
     const line = (error as { lines?: number }).lines;
     throw new AllowlistFileInvalid(`not readable as CSV (${(error as Error).message})`, line);
