@@ -1,3 +1,5 @@
+import { HttpProblem } from "../http/problem.ts";
+
 /**
  * The allowlist module's errors. Each is a plain class the route layer maps to problem+json; the status each maps
  * to is on the class (`status`), so the mapping lives in one place and is tested.
@@ -62,4 +64,19 @@ export class AllowlistEntryNotFound extends Error {
     this.allowlistId = allowlistId;
     this.address = address;
   }
+}
+
+/**
+ * The problem+json answer for an allowlist error (undefined for any other error), for the route layer's error
+ * mapping: bad rows are a 400 whose `errors` name each line.
+ */
+export function allowlistProblem(error: unknown): HttpProblem | undefined {
+  if (error instanceof AllowlistRowsInvalid)
+    return new HttpProblem(400, "Invalid allowlist", error.message, error.problemErrors());
+  if (error instanceof AllowlistFileInvalid) {
+    return new HttpProblem(400, "Invalid allowlist", error.message, [{ path: "body.content", message: error.message }]);
+  }
+  if (error instanceof AllowlistNotFound) return new HttpProblem(404, "Unknown allowlist", error.message);
+  if (error instanceof AllowlistEntryNotFound) return new HttpProblem(404, "Not on the allowlist", error.message);
+  return undefined;
 }

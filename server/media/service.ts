@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { HttpProblem } from "../http/problem.ts";
 
 /**
  * Partner image uploads: PNG, JPEG, WebP and GIF up to 10 MB, the type decided by the file's own first bytes
@@ -163,4 +164,13 @@ export async function serveImage(deps: Pick<MediaServiceDeps, "dataDir">, name: 
     size: info.size,
     headers: MEDIA_RESPONSE_HEADERS,
   };
+}
+
+/** The problem+json answer for a media error (undefined for any other error). */
+export function mediaProblem(error: unknown): HttpProblem | undefined {
+  if (error instanceof MediaTooLarge) return new HttpProblem(413, "Image too large", error.message);
+  if (error instanceof MediaTypeNotAllowed)
+    return new HttpProblem(415, "Image type not accepted", error.message, [{ path: "body", message: error.message }]);
+  if (error instanceof MediaNotFound) return new HttpProblem(404, "Unknown image", error.message);
+  return undefined;
 }

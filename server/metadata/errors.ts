@@ -1,3 +1,5 @@
+import { HttpProblem } from "../http/problem.ts";
+
 /** The metadata module's errors; `status` is the HTTP status the route layer answers with (problem+json). */
 
 /** The edition's URI is frozen on-chain (`freezeURI`): its metadata may not change any more. → 409 */
@@ -31,4 +33,13 @@ export class MetadataPathInvalid extends Error {
     super(reason);
     this.name = "MetadataPathInvalid";
   }
+}
+
+/** The problem+json answer for a metadata error (undefined for any other error). */
+export function metadataProblem(error: unknown): HttpProblem | undefined {
+  if (error instanceof EditionUriFrozen) return new HttpProblem(409, "Edition URI frozen", error.message);
+  if (error instanceof MetadataNotFound) return new HttpProblem(404, "No metadata", error.message);
+  if (error instanceof MetadataPathInvalid)
+    return new HttpProblem(400, "Invalid token id", error.message, [{ path: "path.id", message: error.message }]);
+  return undefined;
 }

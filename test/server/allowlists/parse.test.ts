@@ -1,6 +1,12 @@
 import { expect } from "chai";
 import { getAddress } from "viem";
-import { AllowlistFileInvalid, AllowlistRowsInvalid } from "../../../server/allowlists/errors.ts";
+import {
+  AllowlistEntryNotFound,
+  AllowlistFileInvalid,
+  AllowlistNotFound,
+  AllowlistRowsInvalid,
+  allowlistProblem,
+} from "../../../server/allowlists/errors.ts";
 import { checksumHex } from "../../../server/allowlists/keccak.ts";
 import { MAX_ALLOWANCE, parseAllowlistCsv, parseAllowlistJson } from "../../../server/allowlists/parse.ts";
 import { prng } from "../../../server/testing/chain.ts";
@@ -134,5 +140,17 @@ describe("allowlists: parsing uploads", () => {
     ]) {
       expect(fn).to.throw(AllowlistFileInvalid);
     }
+  });
+
+  it("maps its errors to problem+json statuses: bad rows 400 naming each line, unknown list or wallet 404", () => {
+    const rows = new AllowlistRowsInvalid([{ line: 7, code: "duplicate", reason: "again" }]);
+    expect(allowlistProblem(rows)).to.deep.include({
+      status: 400,
+      errors: [{ path: "body.content.line.7", message: "duplicate: again" }],
+    });
+    expect(allowlistProblem(new AllowlistFileInvalid("empty"))?.status).to.equal(400);
+    expect(allowlistProblem(new AllowlistNotFound("x"))?.status).to.equal(404);
+    expect(allowlistProblem(new AllowlistEntryNotFound("x", A))?.status).to.equal(404);
+    expect(allowlistProblem(new Error("other"))).to.equal(undefined);
   });
 });

@@ -10,6 +10,7 @@ import {
   MediaNotFound,
   MediaTooLarge,
   MediaTypeNotAllowed,
+  mediaProblem,
   serveImage,
   storeImage,
 } from "../../../server/media/service.ts";
@@ -120,5 +121,12 @@ describe("media: image uploads", () => {
     // Exactly 10 MB is accepted.
     expect((await storeImage(deps, big.subarray(0, MAX_IMAGE_BYTES))).created).to.equal(true);
     expect(await files(dataDir)).to.have.length(1);
+  });
+
+  it("maps its errors to problem+json statuses: 413, 415, 404", () => {
+    expect(mediaProblem(new MediaTooLarge(1))?.status).to.equal(413);
+    expect(mediaProblem(new MediaTypeNotAllowed("x"))?.status).to.equal(415);
+    expect(mediaProblem(new MediaNotFound("x"))?.status).to.equal(404);
+    expect(mediaProblem(new Error("other"))).to.equal(undefined);
   });
 });

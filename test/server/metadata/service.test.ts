@@ -2,7 +2,12 @@ import { expect } from "chai";
 import type pg from "pg";
 import { getAddress, type Address } from "viem";
 import { createPool } from "../../../server/database/pool.ts";
-import { EditionUriFrozen, MetadataNotFound, MetadataPathInvalid } from "../../../server/metadata/errors.ts";
+import {
+  EditionUriFrozen,
+  MetadataNotFound,
+  MetadataPathInvalid,
+  metadataProblem,
+} from "../../../server/metadata/errors.ts";
 import { collectionMetadataSchema, editionMetadataSchema } from "../../../server/metadata/schemas.ts";
 import {
   collectionMetadataUri,
@@ -259,5 +264,12 @@ describe("metadata: service (PostgreSQL)", () => {
     ]) {
       expect(collectionMetadataSchema.safeParse(b).success, JSON.stringify(b)).to.equal(false);
     }
+  });
+
+  it("maps its errors to problem+json statuses: frozen 409, unknown 404, bad id 400", () => {
+    expect(metadataProblem(new EditionUriFrozen(1, COLLECTION, 1n))?.status).to.equal(409);
+    expect(metadataProblem(new MetadataNotFound("x"))?.status).to.equal(404);
+    expect(metadataProblem(new MetadataPathInvalid("x"))?.status).to.equal(400);
+    expect(metadataProblem(new Error("other"))).to.equal(undefined);
   });
 });
