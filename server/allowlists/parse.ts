@@ -1,6 +1,6 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import { AllowlistFileInvalid, AllowlistRowsInvalid, type AllowlistRowError } from "./errors.ts";
-import { checksumHex } from "./keccak.ts";
+import { hasValidChecksum } from "./keccak.ts";
 
 /**
  * The largest allowance the Collection can honour: an edition's max supply is a `uint32`, and what a wallet minted
@@ -61,7 +61,7 @@ class RowChecker {
     const hex = text.slice(2);
     // All-lowercase and all-uppercase carry no checksum; mixed case must be EIP-55 (a typo then shows).
     const lower = hex.toLowerCase();
-    if (hex !== lower && hex !== hex.toUpperCase() && checksumHex(lower) !== text) {
+    if (hex !== lower && hex !== hex.toUpperCase() && !hasValidChecksum(hex)) {
       this.errors.push({
         line,
         code: "bad_checksum",
@@ -113,48 +113,62 @@ function describe(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** The fields of one CSV line: split at commas when it has no quotes (nearly always), else read by csv-parse. */
+function csvFields(line: string): string[] | undefined {
+  if (!line.includes('"')) return line.split(",").map((f) => f.trim());
+  try {
+    const records: string[][] = parseCsv(line, { trim: true, relax_column_count: true });
+    return records[0] ?? [];
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Parses a CSV allowlist: one `address,maxQuantity` per line, an optional header line (`address,maxQuantity`;
- * also wallet/account and quantity/allowance/amount), fields optionally double-quoted, LF or CRLF, a UTF-8 BOM
+ * also wallet/account and quantity/allowance/amount), fields optionally double-quoted, LF, CRLF or CR, a UTF-8 BOM
  * allowed, blank lines skipped. Throws {@link AllowlistRowsInvalid} listing every bad row, or
- * {@link AllowlistFileInvalid}.
+ * {@link AllowlistFileInvalid}. A field never holds a line break (no address or number does), so each line is one
+ * row, read on its own: its line number is exact, and a broken line is one bad row, not an unreadable file.
  */
 export function parseAllowlistCsv(content: string): AllowlistRow[] {
-  let records: { record: string[]; info: { lines: number } }[];
-  try {
-    // One line ending throughout: csv-parse detects the first one it sees and would miscount lines after a switch.
-    records = parseCsv(content.replace(/\r\n?/g, "\n"), {
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      info: true,
-      to: MAX_ALLOWLIST_ROWS + 2,
-    }) as unknown as { record: string[]; info: { lines: number } }[];
-  } catch (error) {
-    const line = (error as { lines?: number }).lines;
-    throw new AllowlistFileInvalid(`not readable as CSV (${(error as Error).message})`, line);
+  const lines = content.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/);
+  if (lines.length > MAX_ALLOWLIST_ROWS + 1 && lines.filter((l) => l.trim() !== "").length > MAX_ALLOWLIST_ROWS + 1) {
+    throw new AllowlistFileInvalid(`more than ${MAX_ALLOWLIST_ROWS} rows`);
   }
-  const first = records[0]?.record;
-  if (
-    first !== undefined &&
-    ADDRESS_HEADERS.has((first[0] ?? "").toLowerCase()) &&
-    QUANTITY_HEADERS.has((first[1] ?? "").toLowerCase())
-  ) {
-    records = records.slice(1);
-  }
-  if (records.length > MAX_ALLOWLIST_ROWS) throw new AllowlistFileInvalid(`more than ${MAX_ALLOWLIST_ROWS} rows`);
   const checker = new RowChecker();
-  for (const { record, info } of records) {
-    if (record.length !== 2) {
-      checker.errors.push({
-        line: info.lines,
-        code: "bad_row",
-        reason: `expected 2 fields (address,maxQuantity), found ${record.length}`,
-      });
-      continue;
+  let first = true;
+  let rows = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i]!;
+    if (text.trim() === "") continue;
+    const line = i + 1;
+    const fields = csvFields(text);
+    if (first) {
+      first = false;
+      if (
+        fields &&
+        ADDRESS_HEADERS.has((fields[0] ?? "").toLowerCase()) &&
+        QUANTITY_HEADERS.has((fields[1] ?? "").toLowerCase())
+      )
+        continue;
     }
-    checker.check(info.lines, record[0], record[1]);
+    if (++rows > MAX_ALLOWLIST_ROWS) throw new AllowlistFileInvalid(`more than ${MAX_ALLOWLIST_ROWS} rows`);
+    if (fields === undefined) {
+      checker.errors.push({
+        line,
+        code: "bad_row",
+        reason: "unreadable CSV quoting (an unclosed or stray double quote?)",
+      });
+    } else if (fields.length !== 2) {
+      checker.errors.push({
+        line,
+        code: "bad_row",
+        reason: `expected 2 fields (address,maxQuantity), found ${fields.length}`,
+      });
+    } else {
+      checker.check(line, fields[0], fields[1]);
+    }
   }
   return checker.finish();
 }
