@@ -133,9 +133,6 @@ function csvFields(line: string): string[] | undefined {
  */
 export function parseAllowlistCsv(content: string): AllowlistRow[] {
   const lines = content.replace(/^\uFEFF/, "").split(/\r\n|\r|\n/);
-  if (lines.length > MAX_ALLOWLIST_ROWS + 1 && lines.filter((l) => l.trim() !== "").length > MAX_ALLOWLIST_ROWS + 1) {
-    throw new AllowlistFileInvalid(`more than ${MAX_ALLOWLIST_ROWS} rows`);
-  }
   const checker = new RowChecker();
   let first = true;
   let rows = 0;

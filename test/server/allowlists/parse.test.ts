@@ -8,7 +8,12 @@ import {
   allowlistProblem,
 } from "../../../server/allowlists/errors.ts";
 import { checksumHex, hasValidChecksum } from "../../../server/allowlists/keccak.ts";
-import { MAX_ALLOWANCE, parseAllowlistCsv, parseAllowlistJson } from "../../../server/allowlists/parse.ts";
+import {
+  MAX_ALLOWANCE,
+  MAX_ALLOWLIST_ROWS,
+  parseAllowlistCsv,
+  parseAllowlistJson,
+} from "../../../server/allowlists/parse.ts";
 import { prng } from "../../../server/testing/chain.ts";
 
 const A = "0x00000000000000000000000000000000000000a1";
@@ -146,6 +151,7 @@ describe("allowlists: parsing uploads", () => {
       () => parseAllowlistJson(`{"address": "${A}"}`),
       () => parseAllowlistJson("[]"),
       () => parseAllowlistCsv("address,maxQuantity\n"),
+      () => parseAllowlistJson(`[${"0,".repeat(MAX_ALLOWLIST_ROWS)}0]`),
     ]) {
       expect(fn).to.throw(AllowlistFileInvalid);
     }
