@@ -116,6 +116,7 @@ export async function startPlatform(
         chainHead,
         chainId,
         startBlock: config.startBlock,
+        dataDir: config.dataDir,
         confirmations: config.confirmations,
         stallSeconds: config.stallSeconds,
         requestTimeoutMs: config.http.requestTimeoutMs,

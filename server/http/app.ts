@@ -8,11 +8,13 @@ import type { PublicClient } from "viem";
 import { authRoutes } from "../auth/routes.ts";
 import { AuthService, type AuthSettings } from "../auth/service.ts";
 import type { ChainHeadSource } from "../chain/head-watcher.ts";
+import { allowlistRoutes } from "../allowlists/routes.ts";
 import { catalogRoutes } from "../catalog/routes.ts";
+import { metadataRoutes } from "../metadata/routes.ts";
 import { collectionsRoutes } from "../collections/routes.ts";
 import { poolOf, type PrismaClient } from "../database/client.ts";
 import { OutageLog } from "../lib/outage.ts";
-import { refuseOversizedBodies } from "./body.ts";
+import { DEFAULT_BODY_LIMIT_BYTES, refuseOversizedBodies } from "./body.ts";
 import { requestDeadline } from "./deadline.ts";
 import { docsAssets, docsRoutes } from "./docs.ts";
 import { healthRoutes } from "./health.ts";
@@ -30,6 +32,8 @@ export type AppDeps = {
   /** The chain's head as last seen (a HeadWatcher): /health never waits on the chain itself. */
   chainHead: ChainHeadSource;
   chainId: number;
+  /** The data folder (PERKMINT_DATA_DIR): uploaded images live under it. */
+  dataDir?: string;
   /** Where the index starts: holdings as of an earlier block cannot be answered. */
   startBlock?: bigint;
   confirmations: number;
@@ -65,6 +69,13 @@ export function apiRoutes(
     ...metricsRoutes(),
     ...authRoutes({ auth, settings, prisma: deps.prisma, chainId: deps.chainId }),
     ...collectionsRoutes(deps),
+    ...allowlistRoutes({ db: poolOf(deps.prisma), chainId: deps.chainId }),
+    ...metadataRoutes({
+      db: poolOf(deps.prisma),
+      chainId: deps.chainId,
+      publicUrl: settings.publicUrl,
+      dataDir: deps.dataDir ?? ".perkmint",
+    }),
     ...catalogRoutes({
       db: poolOf(deps.prisma),
       chainId: deps.chainId,
@@ -135,14 +146,17 @@ export function createApp(deps: AppDeps) {
   app.use(helmet({ strictTransportSecurity: !settings.publicUrl.startsWith("http:") }));
   app.use(cors({ origin: settings.corsOrigins, credentials: true, exposedHeaders: ["x-request-id", "retry-after"] }));
   app.use(requestDeadline(deps.requestTimeoutMs ?? 10_000));
-  // Only routes that take a body parse one (their declaration says so), and a declared length beyond what any route
-  // could accept is refused before it is read.
-  app.use(refuseOversizedBodies());
-  app.use("/docs/assets", ...docsAssets());
-
   // The document describes the routes, /openapi.json among them: built once they are all declared.
   const described: { document?: unknown } = {};
   const routes = apiRoutes(deps, auth, settings, () => described.document);
+  // Only routes that take a body parse one (their declaration says so, with its own limit), and a declared length
+  // beyond what any route could accept is refused before it is read.
+  const largestBody = Math.max(
+    DEFAULT_BODY_LIMIT_BYTES,
+    ...routes.map((r) => r.rawBody?.limitBytes ?? r.bodyLimitBytes ?? 0),
+  );
+  app.use(refuseOversizedBodies(largestBody));
+  app.use("/docs/assets", ...docsAssets());
   const registry = new OpenAPIRegistry();
   describeRoutes(registry, routes);
   described.document = buildOpenApiDocument(registry, { serverUrl: settings.publicUrl });

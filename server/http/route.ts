@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import express, { type Request, type RequestHandler, type Response, type Router } from "express";
 import { z } from "zod";
-import { jsonBody } from "./body.ts";
+import { jsonBody, refuseOversizedBodies } from "./body.ts";
 import { problemResponses, type OpenAPIRegistry } from "./openapi.ts";
 import { HttpProblem, parseInput, problemTitle } from "./problem.ts";
 
@@ -56,7 +56,13 @@ type Input<P, Q, B> = { params: P; query: Q; body: B };
 /** What a handler returns: a JSON answer (status 200 unless given). Handlers that stream (files) answer `res` themselves. */
 export type Reply = { status?: number; body?: unknown; headers?: Record<string, string> };
 
-export type RouteContext<P, Q, B> = Input<P, Q, B> & { caller: Caller | null; req: Request; res: Response };
+export type RouteContext<P, Q, B> = Input<P, Q, B> & {
+  caller: Caller | null;
+  req: Request;
+  res: Response;
+  /** The request's bytes, for routes that declare `rawBody`. */
+  rawBody?: Buffer;
+};
 
 export type RouteDeclaration<
   P extends z.ZodType = z.ZodType,
@@ -79,6 +85,12 @@ export type RouteDeclaration<
   body?: B;
   /** Largest body this route accepts (default: jsonBody's). */
   bodyLimitBytes?: number;
+  /**
+   * A route that takes raw bytes (an image upload) instead of JSON: its handler gets them as `rawBody`; `body` is
+   * then not declared. The media types are documented; what the bytes are is for the handler to decide (by content,
+   * never by the header).
+   */
+  rawBody?: { limitBytes: number; mediaTypes: string[] };
   /** Every answer the route gives on success, by status. */
   responses: Record<number, RouteAnswer>;
   /** Error statuses the route itself can answer besides those the layer adds (400, 401, 403, 405, 429, 503, 504). */
@@ -176,7 +188,8 @@ function handlerFor(route: RouteDeclaration, options: MountOptions): RequestHand
       body: route.body ? parseInput(route.body, req.body, "body") : undefined,
     };
     await admit(route, input, caller, options.services);
-    const reply = await route.handler({ ...input, caller, req, res });
+    const rawBody = route.rawBody ? (Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0)) : undefined;
+    const reply = await route.handler({ ...input, caller, req, res, ...(rawBody ? { rawBody } : {}) });
     if (!reply || res.headersSent) return;
     const status = reply.status ?? 200;
     if (options.checkResponses) checkAnswer(route, status, reply.body);
@@ -212,7 +225,14 @@ export function mountRoutes(
     const key = `${route.method} ${route.path}`;
     if (seen.has(key)) throw new Error(`route declared twice: ${key}`);
     seen.add(key);
-    const before = route.body ? jsonBody(route.bodyLimitBytes ? { limitBytes: route.bodyLimitBytes } : {}) : [];
+    const before = route.rawBody
+      ? [
+          refuseOversizedBodies(route.rawBody.limitBytes),
+          express.raw({ type: () => true, limit: route.rawBody.limitBytes }),
+        ]
+      : route.body
+        ? jsonBody(route.bodyLimitBytes ? { limitBytes: route.bodyLimitBytes } : {})
+        : [];
     const handlers: RequestHandler[] = [...before, handlerFor(route, options)];
     (router as Router)[route.method](expressPath(route.path), ...handlers);
   }
@@ -241,7 +261,7 @@ export function describeRoutes(registry: OpenAPIRegistry, routes: readonly Route
       // Every route validates its query (unknown parameters are refused), so every route can answer 400.
       400,
       ...(route.role === "public" ? [] : [401, 403]),
-      ...(route.body ? [413, 415] : []),
+      ...(route.body || route.rawBody ? [413, 415] : []),
       429,
       503,
       504,
@@ -260,6 +280,16 @@ export function describeRoutes(registry: OpenAPIRegistry, routes: readonly Route
         ...(route.params ? { params: route.params as z.ZodObject } : {}),
         ...(route.query ? { query: route.query as z.ZodObject } : {}),
         ...(route.body ? { body: { required: true, content: { "application/json": { schema: route.body } } } } : {}),
+        ...(route.rawBody
+          ? {
+              body: {
+                required: true,
+                content: Object.fromEntries(
+                  route.rawBody.mediaTypes.map((t) => [t, { schema: z.string().meta({ format: "binary" }) }]),
+                ),
+              },
+            }
+          : {}),
       },
       responses: {
         // The layer's problem answers first: a route's own declaration of a status (e.g. /health's 503) wins.

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile } from "node:fs/promises";
+import os from "node:os";
 import type { Server } from "node:http";
 import path from "node:path";
 import { Writable } from "node:stream";
@@ -22,7 +23,9 @@ type Answer = { status: number; headers: Headers; body: Record<string, unknown> 
 async function startApi(deps: Omit<AppDeps, "auth"> & { auth?: AppDeps["auth"] }) {
   const port = await findFreePort();
   const publicUrl = `http://127.0.0.1:${port}`;
-  const app = createApp({ ...deps, auth: { publicUrl, ...deps.auth }, checkResponses: true });
+  // Uploaded images go to a data folder of this suite's own, not the clone's .perkmint.
+  const dataDir = deps.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "perkmint-api-data-")));
+  const app = createApp({ ...deps, dataDir, auth: { publicUrl, ...deps.auth }, checkResponses: true });
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(port, "127.0.0.1", () => resolve(s));
   });
@@ -354,6 +357,79 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
       expect((await api.call(method, path, { headers: bearer(holder) })).status, `${method} ${path}`).to.equal(200);
       expectProblem(await api.call(method, path, { headers: bearer(key) }), 403);
     }
+  });
+
+  it("partner routes: only the collection's owner (or its key) uploads allowlists, metadata and images; anyone reads them", async () => {
+    const owner = bearer((await signIn(partner)).body!.token);
+    const holder = bearer((await signIn(bob)).body!.token);
+    const c = getAddress(seed.collection);
+    const upload = {
+      edition: "2",
+      phase: 1,
+      sale: { start: 0, end: 4_000_000_000, price: "0", walletLimit: 0 },
+      format: "csv",
+      content: `address,maxQuantity\n${alice.address},3\n${bob.address},1\n`,
+    };
+    expectProblem(await api.call("POST", `/v1/collections/${c}/allowlists`, { body: upload }), 401);
+    expectProblem(
+      await api.call("POST", `/v1/collections/${c}/allowlists`, { body: upload, headers: holder }),
+      403,
+      /owner/,
+    );
+    const bad = await api.call("POST", `/v1/collections/${c}/allowlists`, {
+      body: { ...upload, content: "0xnope,1\n" },
+      headers: owner,
+    });
+    expectProblem(bad, 400);
+    const created = await api.call("POST", `/v1/collections/${c}/allowlists`, { body: upload, headers: owner });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    const proof = await api.call(
+      "GET",
+      `/v1/allowlists/${String(created.body!.id)}/proofs/${alice.address.toLowerCase()}`,
+    );
+    expect(proof.body).to.include({ allowance: "3", address: alice.address });
+    expectProblem(await api.call("GET", `/v1/allowlists/${String(created.body!.id)}/proofs/${partner.address}`), 404);
+
+    const metadata = {
+      name: "Studio Sketch",
+      description: "A sketch from the studio",
+      image: "https://example.com/2.png",
+    };
+    expectProblem(
+      await api.call("PUT", `/v1/collections/${c}/editions/2/metadata`, { body: metadata, headers: holder }),
+      403,
+    );
+    const stored = await api.call("PUT", `/v1/collections/${c}/editions/2/metadata`, {
+      body: metadata,
+      headers: owner,
+    });
+    expect(stored.status, JSON.stringify(stored.body)).to.equal(200);
+    const served = await api.call("GET", `/metadata/31337/${c}/${2n.toString(16).padStart(64, "0")}.json`);
+    expect(served.body).to.include({ name: "Studio Sketch" });
+
+    const png = Buffer.from(
+      "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8ffff3f0005fe02fe0dd8ed5d0000000049454e44ae426082",
+      "hex",
+    );
+    const image = await fetch(`${api.publicUrl}/v1/collections/${c}/media`, {
+      method: "POST",
+      headers: { ...owner, "content-type": "application/octet-stream" },
+      body: png,
+    });
+    expect(image.status).to.equal(201);
+    const imageBody = (await image.json()) as { url: string; contentType: string };
+    expect(imageBody.contentType).to.equal("image/png");
+    const fetched = await fetch(imageBody.url);
+    expect(fetched.status).to.equal(200);
+    expect(fetched.headers.get("content-type")).to.equal("image/png");
+    expect(fetched.headers.get("cache-control")).to.equal("public, max-age=31536000, immutable");
+    expect(fetched.headers.get("x-content-type-options")).to.equal("nosniff");
+    const svg = await fetch(`${api.publicUrl}/v1/collections/${c}/media`, {
+      method: "POST",
+      headers: owner,
+      body: "<svg xmlns='http://www.w3.org/2000/svg'/>",
+    });
+    expect(svg.status).to.equal(415);
   });
 
   it("logs each request with its request id, and never a session token, a signature or a cookie", async () => {
