@@ -16,6 +16,7 @@ import { resetChainIndex } from "../server/indexer/store.ts";
 import { createLogger } from "../server/lib/logger.ts";
 import { claimRun, type RunClaim } from "../server/lib/pidfile.ts";
 import { preferredOrFreePort } from "../server/lib/ports.ts";
+import { seedDemoMetadata } from "../server/metadata/demo.ts";
 import { resolveDatabase, startPlatform, type RunningPlatform } from "../server/platform.ts";
 
 const env = (() => {
@@ -138,6 +139,22 @@ async function main() {
   const platform: RunningPlatform = await startPlatform(config, logger);
   cleanups.push(() => platform.stop());
 
+  // The demo editions get real metadata and images, served by the platform at the URIs they now point to on-chain.
+  const metadataPool = createPool(database.url, 2);
+  try {
+    await seedDemoMetadata(
+      { db: metadataPool, dataDir: config.dataDir, publicUrl: config.publicUrl },
+      {
+        chainId,
+        seed,
+        partnerAddress: demoAccounts.partner.address,
+        onChain: { publicClient, partner: demoWallets(viemChain, rpcUrl).partner },
+      },
+    );
+  } finally {
+    await metadataPool.end();
+  }
+
   // Ready means: the demo data is indexed, so the first curl already shows it.
   const head = await publicClient.getBlockNumber();
   while ((platform.indexer!.status.indexedBlock ?? -1n) < head) await new Promise((r) => setTimeout(r, 20));
@@ -161,7 +178,10 @@ Demo wallets (Hardhat's public test keys: local use only)
 
 Try:
   curl -s ${api}/v1/wallets/${demoAccounts.alice.address}/holdings
-  curl -s ${api}/v1/collections
+  curl -s ${api}/v1/collections/${seed.collection}/editions
+  curl -s ${api}/v1/drops
+  curl -s ${api}/metadata/${chainId}/${seed.collection}/${1n.toString(16).padStart(64, "0")}.json
+  open ${api}/docs                    (the API reference)
 `);
 }
 

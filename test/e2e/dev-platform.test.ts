@@ -88,6 +88,19 @@ describe("npm run dev, end to end", () => {
     ]);
   });
 
+  it("gives the demo editions real metadata and images, served at the URIs they point to on-chain", async () => {
+    const api = `http://127.0.0.1:${apiPort}`;
+    const collection = /Demo drop\s+(0x[0-9a-fA-F]{40})/.exec(output)![1]!;
+    const edition = await (await fetch(`${api}/v1/collections/${collection}/editions/1`)).json();
+    // EIP-1155's {id} template on the platform's own metadata route.
+    expect(edition.uri).to.match(/^http:\/\/127\.0\.0\.1:\d+\/metadata\/31337\/0x[0-9a-fA-F]{40}\/\{id\}\.json$/);
+    const metadata = await (await fetch(edition.uri.replace("{id}", 1n.toString(16).padStart(64, "0")))).json();
+    expect(metadata.name).to.be.a("string").and.not.equal("");
+    const image = await fetch(metadata.image);
+    expect(image.status).to.equal(200);
+    expect(image.headers.get("content-type")).to.equal("image/png");
+  });
+
   it("sees a new on-chain mint through GET /v1/wallets/:address/holdings", async () => {
     const rpcUrl = `http://127.0.0.1:${chainPort}`;
     const chain = defineChain({
