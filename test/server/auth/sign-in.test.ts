@@ -7,7 +7,7 @@ import { Writable } from "node:stream";
 import pino from "pino";
 import { getAddress, type Abi, type Hex, type LocalAccount } from "viem";
 import { createSiweMessage } from "viem/siwe";
-import { demoAccounts, demoWallets, seedDemo, type DemoSeed } from "../../../server/chain/demo-seed.ts";
+import { demoAccounts, demoWallets, seedDemo, walletFor, type DemoSeed } from "../../../server/chain/demo-seed.ts";
 import { createPrisma, type PrismaClient } from "../../../server/database/client.ts";
 import { createPool } from "../../../server/database/pool.ts";
 import { createApp, type AppDeps } from "../../../server/http/app.ts";
@@ -62,6 +62,7 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
   let pool: ReturnType<typeof createPool>;
   let api: Awaited<ReturnType<typeof startApi>>;
   let seed: DemoSeed;
+  let indexer: Indexer;
   const alice = demoAccounts.alice as unknown as LocalAccount;
   const bob = demoAccounts.bob as unknown as LocalAccount;
   const partner = demoAccounts.partner as unknown as LocalAccount;
@@ -76,7 +77,7 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
     const deployment = await deployTestPlatform(tc);
     seed = await seedDemo(tc.publicClient, demoWallets(tc.chain, tc.rpcUrl), deployment.factory);
     // The indexer makes the demo partner the indexed owner of its collection.
-    const indexer = new Indexer({
+    indexer = new Indexer({
       db: pool,
       rpcUrls: [tc.rpcUrl],
       writerLock: false,
@@ -90,7 +91,6 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
       logger,
     });
     while ((await indexer.step()) > 0);
-    await indexer.close();
     api = await startApi({
       prisma,
       publicClient: tc.publicClient,
@@ -103,6 +103,7 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
 
   after(async () => {
     await api?.stop();
+    await indexer?.close();
     await prisma?.$disconnect();
     await pool?.end();
     await db?.drop();
@@ -531,5 +532,44 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
       await twoPrisma.$disconnect();
       await pool.query("DELETE FROM rate_limit");
     }
+  });
+  // Last: it moves the demo collection to another owner.
+  it("follows an on-chain ownership transfer once indexed: the new owner is the partner, the old one and its keys are not", async () => {
+    const c = getAddress(seed.collection);
+    const carol = demoAccounts.carol as unknown as LocalAccount;
+    const oldOwner = bearer((await signIn(partner)).body!.token);
+    const newOwner = bearer((await signIn(carol)).body!.token);
+    const key = (
+      await api.call("POST", "/v1/partner/api-keys", {
+        body: { name: "before the sale", collections: [c], access: "read" },
+        headers: oldOwner,
+      })
+    ).body!.key as string;
+    const list = (headers: Record<string, string>) => api.call("GET", `/v1/collections/${c}/allowlists`, { headers });
+    expect((await list(oldOwner)).status).to.equal(200);
+    expect((await list(bearer(key))).status).to.equal(200);
+    expectProblem(await list(newOwner), 403, /owner/);
+
+    const { abi } = JSON.parse(
+      await readFile(
+        path.resolve(import.meta.dirname, "../../../artifacts/contracts/Collection.sol/Collection.json"),
+        "utf8",
+      ),
+    ) as { abi: Abi };
+    const hash = await walletFor(demoAccounts.partner, tc.chain, tc.rpcUrl).writeContract({
+      address: c,
+      abi,
+      functionName: "transferOwnership",
+      args: [carol.address],
+    });
+    expect((await tc.publicClient.waitForTransactionReceipt({ hash })).status).to.equal("success");
+    while ((await indexer.step()) > 0);
+
+    expect((await list(newOwner)).status).to.equal(200);
+    expectProblem(await list(oldOwner), 403, /owner/);
+    expectProblem(await list(bearer(key)), 403, /no longer owns/);
+    expect((await api.call("GET", "/v1/me", { headers: newOwner })).body).to.include({ address: carol.address });
+    expect((await api.call("GET", "/v1/me", { headers: newOwner })).body!.roles).to.deep.equal(["holder", "partner"]);
+    expect((await api.call("GET", "/v1/me", { headers: oldOwner })).body!.roles).to.deep.equal(["holder"]);
   });
 });
