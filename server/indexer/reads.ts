@@ -15,8 +15,6 @@ export type CollectionSummary = {
   createdTx: string;
 };
 
-export type Holding = { collection: string; tokenId: bigint; amount: bigint };
-
 export async function getIndexedBlock(prisma: PrismaClient, chainId: number): Promise<bigint | null> {
   const checkpoint = await prisma.indexerCheckpoint.findUnique({ where: { chainId } });
   return checkpoint?.blockNumber ?? null;
@@ -51,50 +49,6 @@ export async function listCollections(
     createdBlock: r.createdBlock,
     createdTx: r.createdTx,
   }));
-}
-
-/**
- * A wallet's non-zero balances ordered by (collection, tokenId), with the indexed block they are valid at;
- * both read in one repeatable-read snapshot so the block and the balances agree.
- */
-export async function getHoldings(
-  prisma: PrismaClient,
-  chainId: number,
-  owner: string,
-  page: { limit: number; after?: { collection: string; tokenId: bigint } },
-): Promise<{ asOfBlock: bigint | null; holdings: Holding[] }> {
-  const { after } = page;
-  const [checkpoint, rows] = await prisma.$transaction(
-    [
-      prisma.indexerCheckpoint.findUnique({ where: { chainId } }),
-      prisma.tokenBalance.findMany({
-        where: {
-          chainId,
-          owner: owner.toLowerCase(),
-          amount: { gt: 0 },
-          ...(after
-            ? {
-                OR: [
-                  { collection: { gt: after.collection } },
-                  { collection: after.collection, tokenId: { gt: after.tokenId.toString() } },
-                ],
-              }
-            : {}),
-        },
-        orderBy: [{ collection: "asc" }, { tokenId: "asc" }],
-        take: page.limit,
-      }),
-    ],
-    { isolationLevel: "RepeatableRead" },
-  );
-  return {
-    asOfBlock: checkpoint?.blockNumber ?? null,
-    holdings: rows.map((r) => ({
-      collection: r.collection,
-      tokenId: BigInt(r.tokenId.toFixed(0)),
-      amount: BigInt(r.amount.toFixed(0)),
-    })),
-  };
 }
 
 /** The checkpoint with its block's time and when it last moved (for /health's lag in seconds and stall detection). */

@@ -51,7 +51,21 @@ async function startApi(deps: Omit<AppDeps, "auth"> & { auth?: AppDeps["auth"] }
     server.closeAllConnections();
     await closed;
   };
-  return { publicUrl, host: `127.0.0.1:${port}`, call, stop };
+  const host = `127.0.0.1:${port}`;
+  /** A Sign-In with Ethereum message for this server, with a fresh nonce from it. */
+  const message = async (address: `0x${string}`, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) =>
+    createSiweMessage({
+      domain: host,
+      address,
+      statement: "Sign in to Perkmint",
+      uri: publicUrl,
+      version: "1",
+      chainId: 31337,
+      nonce: (await call("GET", "/v1/auth/nonce")).body!.nonce as string,
+      issuedAt: new Date(),
+      ...overrides,
+    });
+  return { publicUrl, host, call, message, stop };
 }
 
 describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
@@ -111,18 +125,8 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
   });
 
   const nonce = async () => (await api.call("GET", "/v1/auth/nonce")).body!.nonce as string;
-  const message = async (address: `0x${string}`, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) =>
-    createSiweMessage({
-      domain: api.host,
-      address,
-      statement: "Sign in to Perkmint",
-      uri: api.publicUrl,
-      version: "1",
-      chainId: 31337,
-      nonce: await nonce(),
-      issuedAt: new Date(),
-      ...overrides,
-    });
+  const message = (address: `0x${string}`, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) =>
+    api.message(address, overrides);
   const signIn = async (account: LocalAccount, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) => {
     const text = await message(account.address, overrides);
     return api.call("POST", "/v1/auth/verify", {
@@ -450,15 +454,7 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
       logger: pino({ level: "debug" }, stream),
     });
     try {
-      const text = createSiweMessage({
-        domain: logged.host,
-        address: alice.address,
-        uri: logged.publicUrl,
-        version: "1",
-        chainId: 31337,
-        nonce: (await logged.call("GET", "/v1/auth/nonce")).body!.nonce as string,
-        issuedAt: new Date(),
-      });
+      const text = await logged.message(alice.address);
       const signature = await alice.signMessage({ message: text });
       const session = await logged.call("POST", "/v1/auth/verify", {
         body: { message: text, signature },
@@ -501,15 +497,7 @@ describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
     });
     try {
       // A session opened through one server works on the other (the servers keep no state of their own).
-      const text = createSiweMessage({
-        domain: one.host,
-        address: alice.address,
-        uri: one.publicUrl,
-        version: "1",
-        chainId: 31337,
-        nonce: (await one.call("GET", "/v1/auth/nonce")).body!.nonce as string,
-        issuedAt: new Date(),
-      });
+      const text = await one.message(alice.address);
       const session = await one.call("POST", "/v1/auth/verify", {
         body: { message: text, signature: await alice.signMessage({ message: text }) },
       });
