@@ -12,6 +12,7 @@
  *   store/apply-batch.ts        the batch's transaction: COPY, checkpoint guard, projections, checkpoint
  *   store/projection-writes.ts  balances, held-since, supply, collections, headers and checkpoint in one statement
  *   store/edition-projection.ts editions, phases, collection owner/pause/royalty from configuration events
+ *   store/fact-feed.ts          the facts feed: events applied (with the batch) and retracted (with a rollback)
  *   store/checkpoints.ts        reading the checkpoint and headers; rollback after a reorg; pruning; reset
  *   store/rebuild.ts            projections recomputed from the raw events (rollbacks and `indexer:rebuild`)
  *   store/model.ts, store/sql.ts  the shared types and errors; the transaction, write lock and array parameters

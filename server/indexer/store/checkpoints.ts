@@ -7,6 +7,7 @@ import type pg from "pg";
 import type { BlockHeader, Checkpoint } from "./model.ts";
 import { ZERO_ADDRESS } from "./model.ts";
 import { readConfigKeysAbove, recomputeEditionProjection } from "./edition-projection.ts";
+import { appendRetractedFacts } from "./fact-feed.ts";
 import { recomputeProjections } from "./rebuild.ts";
 import { CHECKPOINT_NOTICE, inTransaction, lockChain, type Queryable } from "./sql.ts";
 
@@ -36,8 +37,8 @@ export async function readRecentBlocks(db: Queryable, chainId: number, limit: nu
 
 /**
  * Undoes everything indexed above `ancestor` (a reorg's common ancestor, or an operator's rewind): removes the
- * raw events, transfers, collections and headers above it, recomputes the projections they touched, and moves the
- * checkpoint back, in one transaction.
+ * raw events, transfers, collections and headers above it, recomputes the projections they touched, appends the
+ * removed events to the facts feed as retracted, and moves the checkpoint back, in one transaction.
  */
 export async function rollbackTo(
   db: pg.Pool,
@@ -62,6 +63,8 @@ export async function rollbackTo(
     );
     // The editions and collections whose configuration events are about to go.
     const config = await readConfigKeysAbove(tx, chainId, above);
+    // The facts feed hears of every event that goes (server/facts' consumers undo what they derived from them).
+    await appendRetractedFacts(tx, chainId, above);
     const events = await tx.query("DELETE FROM chain_event WHERE chain_id = $1 AND block_number > $2", [
       chainId,
       above,
@@ -87,13 +90,16 @@ export async function pruneBlocks(db: Queryable, chainId: number, below: bigint)
 
 /**
  * Forgets everything indexed for `chainId` (operator command, and `npm run dev`, whose local chain is new on every
- * start). The next run backfills from the start block.
+ * start), except the facts feed, which records every event as retracted. The next run backfills from the start block.
  */
 export async function resetChainIndex(db: pg.Pool | pg.Client, chainId: number) {
   const client = "totalCount" in db ? await db.connect() : db;
   try {
     await client.query("BEGIN");
     await lockChain(client, chainId);
+    // The feed outlives a reset: its consumers hear every event retracted (what they derived is undone), and the
+    // sequence numbers go on from where they were.
+    await appendRetractedFacts(client, chainId, "-1");
     for (const table of [
       "chain_event",
       "event_block",

@@ -6,6 +6,7 @@
 import type pg from "pg";
 import { walkBalances, type BalanceMoves } from "./balance-moves.ts";
 import type { PreparedBatch } from "./batch-encoder.ts";
+import { appendAppliedFacts } from "./fact-feed.ts";
 import type { BlockHeader } from "./model.ts";
 import { arrayParam, CHECKPOINT_NOTICE } from "./sql.ts";
 
@@ -109,7 +110,7 @@ function collectChanges(
 /**
  * Every write of a batch after its raw events, in ONE statement (data-modifying CTEs, each over its own rows):
  * balances and held-since, keys back to zero, supply and holders, collections, block headers, the hash and time of
- * the events' blocks, and the checkpoint.
+ * the events' blocks, the batch's facts for the feed (fact-feed.ts), and the checkpoint.
  * One statement rather than six: these writes wait for the previous batch's commit, so each round trip to
  * PostgreSQL here is time the whole pipeline waits.
  */
@@ -152,6 +153,8 @@ export async function writeProjections(
        INSERT INTO event_block (chain_id, number, hash, time)
        SELECT $1, n, h, to_timestamp(t) FROM unnest($27::bigint[], $28::text[], $29::bigint[]) AS u(n, h, t)
        ON CONFLICT (chain_id, number) DO UPDATE SET hash = EXCLUDED.hash, time = EXCLUDED.time
+     ), facts AS (
+       ${appendAppliedFacts("$27", "$28")}
      )
      INSERT INTO indexer_checkpoint (chain_id, block_number, block_hash, updated_at) VALUES ($1, $25, $26, now())
      ON CONFLICT (chain_id) DO UPDATE SET block_number = EXCLUDED.block_number, block_hash = EXCLUDED.block_hash, updated_at = now()
