@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
-import { createPublicClient, defineChain, http } from "viem";
+import { createPublicClient, defineChain, http, toHex } from "viem";
 import { z } from "zod";
 import { deployPlatform } from "../server/chain/deploy.ts";
 import { demoAccounts, demoWallets, seedDemo, walletFor } from "../server/chain/demo-seed.ts";
@@ -17,6 +17,7 @@ import { createLogger } from "../server/lib/logger.ts";
 import { claimRun, type RunClaim } from "../server/lib/pidfile.ts";
 import { preferredOrFreePort } from "../server/lib/ports.ts";
 import { seedDemoMetadata } from "../server/metadata/demo.ts";
+import { seedDemoOffer, seedDemoRules } from "../server/loyalty/demo.ts";
 import { resolveDatabase, startPlatform, type RunningPlatform } from "../server/platform.ts";
 
 const env = (() => {
@@ -124,6 +125,10 @@ async function main() {
     JSON.stringify(deployment, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2),
   );
   const seed = await seedDemo(publicClient, demoWallets(viemChain, rpcUrl), deployment.factory);
+  // The demo points rules exist before the worker reads the demo mints from the facts feed.
+  const loyaltyPool = createPool(database.url, 2);
+  cleanups.push(() => loyaltyPool.end());
+  await seedDemoRules(loyaltyPool, demoAccounts.operator.address);
 
   const config = loadConfig({
     ...process.env,
@@ -135,8 +140,13 @@ async function main() {
     PORT: String(env.PORT ?? (await preferredOrFreePort(3000, { name: "API", variable: "PORT" }, say))),
     POLL_INTERVAL_MS: process.env.POLL_INTERVAL_MS ?? "50",
     LOG_LEVEL: env.LOG_LEVEL,
+    // Points are available as soon as their mint is indexed, and the operator signs vouchers: the deployer holds
+    // VOUCHER_SIGNER_ROLE, and its key is Hardhat's public development key (local chain only).
+    POINTS_FINALITY: process.env.POINTS_FINALITY ?? "0",
+    OPERATOR_ADDRESSES: process.env.OPERATOR_ADDRESSES ?? demoAccounts.operator.address,
+    VOUCHER_SIGNER_KEY: process.env.VOUCHER_SIGNER_KEY ?? toHex(demoAccounts.operator.getHdKey().privateKey!),
   });
-  const platform: RunningPlatform = await startPlatform(config, logger);
+  const platform: RunningPlatform = await startPlatform(config, logger, ["api", "indexer", "worker"]);
   cleanups.push(() => platform.stop());
 
   // The demo editions get real metadata and images, served by the platform at the URIs they now point to on-chain.
@@ -158,6 +168,7 @@ async function main() {
   // Ready means: the demo data is indexed, so the first curl already shows it.
   const head = await publicClient.getBlockNumber();
   while ((platform.indexer!.status.indexedBlock ?? -1n) < head) await new Promise((r) => setTimeout(r, 20));
+  const offer = await seedDemoOffer(loyaltyPool, chainId, seed.collection, demoAccounts.operator.address);
 
   const api = platform.url!;
   say(`
@@ -180,6 +191,7 @@ Try:
   curl -s ${api}/v1/wallets/${demoAccounts.alice.address}/holdings
   curl -s ${api}/v1/collections/${seed.collection}/editions
   curl -s ${api}/v1/drops
+  curl -s ${api}/v1/points/offers             (edition #1 for ${offer.price} points; alice has 40)
   curl -s ${api}/metadata/${chainId}/${seed.collection}/${1n.toString(16).padStart(64, "0")}.json
   open ${api}/docs                    (the API reference)
 `);

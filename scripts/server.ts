@@ -1,5 +1,6 @@
 // `npm run server`: the production entry point. Runs the HTTP API and the indexer in one process, or only some of
-// them with PERKMINT_ROLES=api or PERKMINT_ROLES=indexer (API processes are stateless and scale horizontally).
+// them with PERKMINT_ROLES=api or PERKMINT_ROLES=indexer (API processes are stateless and scale horizontally);
+// PERKMINT_ROLES=worker (or `npm run worker`) runs the feed consumers and jobs.
 import { z } from "zod";
 import { loadConfigOrExit } from "../server/config.ts";
 import { createLogger } from "../server/lib/logger.ts";
@@ -9,10 +10,10 @@ const roles = z
   .string()
   .default("api,indexer")
   .transform((v) => v.split(",").map((r) => r.trim()))
-  .pipe(z.array(z.enum(["api", "indexer"])).min(1))
+  .pipe(z.array(z.enum(["api", "indexer", "worker"])).min(1))
   .safeParse(process.env.PERKMINT_ROLES);
 if (!roles.success) {
-  console.error("Invalid configuration:\n  - PERKMINT_ROLES: a comma-separated list of api, indexer");
+  console.error("Invalid configuration:\n  - PERKMINT_ROLES: a comma-separated list of api, indexer, worker");
   process.exit(1);
 }
 

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { getAddress } from "viem";
 import { z } from "zod";
 import { ADDRESS_EXPECTED, isAcceptedAddress } from "./lib/address.ts";
+import { Secret } from "./lib/secret.ts";
 
 const address = z
   .string()
@@ -93,6 +94,18 @@ const envSchema = z.object({
   RATE_LIMIT_WALLET_PER_MINUTE: int(1, 1_000_000).default(600),
   /** Proxy hops in front of the API whose X-Forwarded-For to trust (Express's `trust proxy`); 0 behind none. */
   TRUST_PROXY_HOPS: int(0, 10).default(0),
+  /**
+   * Blocks a chain fact must be under the indexed head before the points it earns are available (and before an
+   * unused voucher's deadline counts as passed for good). Default: FINALITY_DEPTH.
+   */
+  POINTS_FINALITY: int(0, 10_000).optional(),
+  /** The private key that signs redemption vouchers (it must hold VOUCHER_SIGNER_ROLE on the factory). */
+  VOUCHER_SIGNER_KEY: z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{64}$/)
+    .optional(),
+  /** How long a redemption's voucher stays valid. */
+  REDEMPTION_VOUCHER_TTL_SECONDS: int(60, 7 * 24 * 3600).default(30 * 60),
 });
 
 /** What each variable must be, in the words of the message a bad value gets. */
@@ -133,6 +146,9 @@ const EXPECTED: Record<string, string> = {
   RATE_LIMIT_IP_PER_MINUTE: "an integer from 1 to 1000000",
   RATE_LIMIT_WALLET_PER_MINUTE: "an integer from 1 to 1000000",
   TRUST_PROXY_HOPS: "an integer from 0 to 10",
+  POINTS_FINALITY: "an integer from 0 to 10000 (blocks)",
+  VOUCHER_SIGNER_KEY: "a private key: 0x and 64 hex digits",
+  REDEMPTION_VOUCHER_TTL_SECONDS: "an integer from 60 to 604800 (seconds)",
 };
 
 /** Values never echoed in a message: URLs carry passwords and API keys. */
@@ -195,6 +211,12 @@ export type Config = {
   sessions: { ttlSeconds: number; idleSeconds: number };
   rateLimits: { ipPerMinute: number; walletPerMinute: number };
   trustProxyHops: number;
+  loyalty: {
+    pointsFinality: number;
+    /** Shown as [redacted] wherever the configuration is logged or encoded. */
+    voucherSignerKey: Secret<`0x${string}`> | undefined;
+    voucherTtlSeconds: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -301,6 +323,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sessions: { ttlSeconds: e.SESSION_TTL_SECONDS, idleSeconds: e.SESSION_IDLE_SECONDS },
     rateLimits: { ipPerMinute: e.RATE_LIMIT_IP_PER_MINUTE, walletPerMinute: e.RATE_LIMIT_WALLET_PER_MINUTE },
     trustProxyHops: e.TRUST_PROXY_HOPS,
+    loyalty: {
+      pointsFinality: e.POINTS_FINALITY ?? e.FINALITY_DEPTH,
+      voucherSignerKey: e.VOUCHER_SIGNER_KEY ? new Secret(e.VOUCHER_SIGNER_KEY as `0x${string}`) : undefined,
+      voucherTtlSeconds: e.REDEMPTION_VOUCHER_TTL_SECONDS,
+    },
   };
 }
 

@@ -9,14 +9,17 @@ import { createPool } from "./database/pool.ts";
 import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from "./database/embedded-postgres.ts";
 import { migrateDatabase } from "./database/migrate.ts";
 import { HeadWatcher } from "./chain/head-watcher.ts";
-import { createApp } from "./http/app.ts";
+import { createApp, type AppDeps } from "./http/app.ts";
+import { startJobQueue } from "./jobs/queue.ts";
+import { createVoucherSigner } from "./loyalty/voucher-signer.ts";
+import { startWorker, type RunningWorker } from "./worker.ts";
 import { listen } from "./http/server.ts";
 import { Indexer, indexerOptionsFromConfig } from "./indexer/indexer.ts";
 import { getIndexerProgress } from "./indexer/reads.ts";
 import { RpcClient } from "./indexer/rpc.ts";
 import type { Logger } from "./lib/logger.ts";
 
-export type Role = "api" | "indexer";
+export type Role = "api" | "indexer" | "worker";
 
 export type RunningPlatform = {
   /** Base URL of the HTTP API, when the api role runs. */
@@ -24,6 +27,7 @@ export type RunningPlatform = {
   databaseUrl: string;
   chainId: number;
   indexer: Indexer | undefined;
+  worker: RunningWorker | undefined;
   stop(): Promise<void>;
 };
 
@@ -45,7 +49,7 @@ export async function resolveDatabase(
 }
 
 /**
- * Starts the configured roles (HTTP API, indexer) in this process on a migrated database.
+ * Starts the configured roles (HTTP API, indexer, worker) in this process on a migrated database.
  * `stop()` ends them in order: HTTP first, then the indexer loop, then connections, then an embedded database.
  */
 export async function startPlatform(
@@ -101,6 +105,24 @@ export async function startPlatform(
       });
     }
 
+    let worker: RunningWorker | undefined;
+    if (roles.includes("worker")) {
+      const pool: pg.Pool = createPool(database.url, 4, {
+        connectTimeoutMs: config.database.connectTimeoutMs,
+        onIdleError: idleError,
+      });
+      stack.push(() => pool.end());
+      const running = await startWorker({
+        db: pool,
+        databaseUrl: database.url,
+        chainId,
+        pointsFinality: config.loyalty.pointsFinality,
+        logger: logger.child({ component: "worker" }),
+      });
+      worker = running;
+      stack.push(() => running.stop());
+    }
+
     let url: string | undefined;
     const inProcessIndexer = indexer;
     if (roles.includes("api")) {
@@ -111,7 +133,25 @@ export async function startPlatform(
         logger: logger.child({ component: "health" }),
       }).start();
       stack.push(() => Promise.resolve(chainHead.stop()));
+      // Redemptions need the voucher signer and a job queue to enqueue their expiry checks (the worker runs them).
+      const signerKey = config.loyalty.voucherSignerKey;
+      let loyalty: AppDeps["loyalty"];
+      if (signerKey) {
+        const queue = await startJobQueue({ databaseUrl: database.url, role: "sender", logger });
+        stack.push(() => queue.stop());
+        loyalty = {
+          signer: createVoucherSigner({
+            privateKey: signerKey.reveal(),
+            chainId,
+            factory: config.factory,
+            publicClient,
+          }),
+          enqueue: queue.enqueue,
+          voucherTtlSeconds: config.loyalty.voucherTtlSeconds,
+        };
+      }
       const app = createApp({
+        loyalty,
         prisma,
         chainHead,
         chainId,
@@ -145,7 +185,7 @@ export async function startPlatform(
       );
       logger.info({ url }, "HTTP API listening");
     }
-    return { url, databaseUrl: database.url, chainId, indexer, stop };
+    return { url, databaseUrl: database.url, chainId, indexer, worker, stop };
   } catch (error) {
     await stop();
     throw error;

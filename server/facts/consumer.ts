@@ -22,7 +22,7 @@ export type FactConsumer = {
    * Optional: work that depends on the indexed head rather than on new facts (pending points becoming available as
    * their facts get deep enough), run after each pass in its own transaction.
    */
-  afterPass?(db: pg.Pool): Promise<void>;
+  afterPass?(db: pg.Pool): Promise<unknown>;
 };
 
 /** Facts handled per transaction: large enough to amortise the commit, small enough to hold locks briefly. */
@@ -139,12 +139,16 @@ export async function followFeed(options: FollowOptions, signal: AbortSignal): P
 class Listener {
   private client: pg.Client | undefined;
   private stopped = false;
-  constructor(
-    private readonly url: string,
-    private readonly chainId: number,
-    private readonly onNotice: () => void,
-    private readonly logger: Logger,
-  ) {}
+  private readonly url: string;
+  private readonly chainId: number;
+  private readonly onNotice: () => void;
+  private readonly logger: Logger;
+  constructor(url: string, chainId: number, onNotice: () => void, logger: Logger) {
+    this.url = url;
+    this.chainId = chainId;
+    this.onNotice = onNotice;
+    this.logger = logger;
+  }
 
   async start(signal: AbortSignal) {
     while (!signal.aborted && !this.stopped) {

@@ -12,6 +12,9 @@ import { allowlistRoutes } from "../allowlists/routes.ts";
 import { catalogRoutes } from "../catalog/routes.ts";
 import { metadataRoutes } from "../metadata/routes.ts";
 import { collectionsRoutes } from "../collections/routes.ts";
+import { DEFAULT_VOUCHER_TTL_SECONDS, type EnqueueInTransaction } from "../loyalty/redemptions.ts";
+import { loyaltyRoutes } from "../loyalty/routes.ts";
+import type { VoucherSigner } from "../loyalty/voucher-signer.ts";
 import { poolOf, type PrismaClient } from "../database/client.ts";
 import { OutageLog } from "../lib/outage.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, refuseOversizedBodies } from "./body.ts";
@@ -46,6 +49,8 @@ export type AppDeps = {
   rateLimits?: RateLimits;
   /** Proxy hops whose X-Forwarded-For to trust (behind a load balancer). */
   trustProxyHops?: number;
+  /** Redemptions: the voucher signer and the job queue's transactional enqueue (without them, redemptions 503). */
+  loyalty?: { signer?: VoucherSigner; enqueue?: EnqueueInTransaction; voucherTtlSeconds?: number };
   /** Check every JSON answer against its route's declared schema (tests). */
   checkResponses?: boolean;
   logger: Logger;
@@ -75,6 +80,12 @@ export function apiRoutes(
       chainId: deps.chainId,
       publicUrl: settings.publicUrl,
       dataDir: deps.dataDir ?? ".perkmint",
+    }),
+    ...loyaltyRoutes({
+      db: poolOf(deps.prisma),
+      chainId: deps.chainId,
+      ...deps.loyalty,
+      voucherTtlSeconds: deps.loyalty?.voucherTtlSeconds ?? DEFAULT_VOUCHER_TTL_SECONDS,
     }),
     ...catalogRoutes({
       db: poolOf(deps.prisma),

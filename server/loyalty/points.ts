@@ -1,0 +1,162 @@
+/**
+ * Reading points (a wallet's balance, tier and history; season leaderboards) and the operator's tools (seasons,
+ * adjustments). Writes go through the ledger (ledger.ts) like every other movement of points.
+ */
+import type pg from "pg";
+import { getAddress, type Address } from "viem";
+import { HttpProblem, problemTitle } from "../http/problem.ts";
+import { appendEntries, EARNING_REASONS, lockBalance, readBalance, type PointsReason } from "./ledger.ts";
+import { currentRules, NO_RULES, tierOf } from "./rules.ts";
+
+export type PointsHistoryItem = {
+  id: bigint;
+  bucket: "pending" | "available";
+  amount: bigint;
+  reason: PointsReason;
+  reference: string;
+  ruleVersion: number | null;
+  earnedAt: Date;
+  createdAt: Date;
+};
+
+/** A wallet's balance, tier (with the points to the next) and a page of its history, newest first. */
+export async function walletPoints(db: pg.Pool, wallet: string, page: { limit: number; before?: bigint }) {
+  const balance = await readBalance(db, wallet);
+  const rules = (await currentRules(db))?.rules ?? NO_RULES;
+  const tier = tierOf(rules, balance.lifetime);
+  const { rows } = await db.query<{
+    id: string;
+    bucket: "pending" | "available";
+    amount: string;
+    reason: PointsReason;
+    reference: string;
+    rule_version: number | null;
+    earned_at: Date;
+    created_at: Date;
+  }>(
+    `SELECT id::text, bucket, amount::text, reason, reference, rule_version, earned_at, created_at FROM points_entry
+     WHERE wallet = $1 AND ($2::bigint IS NULL OR id < $2::bigint) ORDER BY id DESC LIMIT $3`,
+    [wallet.toLowerCase(), page.before?.toString() ?? null, page.limit + 1],
+  );
+  const items: PointsHistoryItem[] = rows.slice(0, page.limit).map((r) => ({
+    id: BigInt(r.id),
+    bucket: r.bucket,
+    amount: BigInt(r.amount),
+    reason: r.reason,
+    reference: r.reference,
+    ruleVersion: r.rule_version,
+    earnedAt: r.earned_at,
+    createdAt: r.created_at,
+  }));
+  return {
+    balance,
+    tier: tier.current,
+    nextTier: tier.next ? { ...tier.next, pointsToGo: BigInt(tier.next.minLifetime) - balance.lifetime } : null,
+    history: items,
+    more: rows.length > page.limit,
+  };
+}
+
+export type Season = { id: number; name: string; startsAt: Date; endsAt: Date };
+
+export async function createSeason(
+  db: pg.Pool,
+  input: { name: string; startsAt: Date; endsAt: Date },
+  by: string,
+): Promise<Season> {
+  const { rows } = await db.query<{ id: number; name: string; starts_at: Date; ends_at: Date }>(
+    `INSERT INTO points_season (name, starts_at, ends_at, created_by) VALUES ($1, $2, $3, $4)
+     RETURNING id, name, starts_at, ends_at`,
+    [input.name, input.startsAt, input.endsAt, by.toLowerCase()],
+  );
+  const r = rows[0]!;
+  return { id: r.id, name: r.name, startsAt: r.starts_at, endsAt: r.ends_at };
+}
+
+export async function listSeasons(db: pg.Pool): Promise<Season[]> {
+  const { rows } = await db.query<{ id: number; name: string; starts_at: Date; ends_at: Date }>(
+    "SELECT id, name, starts_at, ends_at FROM points_season ORDER BY starts_at DESC, id DESC LIMIT 500",
+  );
+  return rows.map((r) => ({ id: r.id, name: r.name, startsAt: r.starts_at, endsAt: r.ends_at }));
+}
+
+/**
+ * A season's leaderboard: wallets by points earned in the season (available points from earning reasons whose
+ * earning time falls in the season), most first; ties go to the wallet that got there first (its last counted
+ * entry is older; entry ids are unique, so no two wallets tie on both). The cursor is the last row's (points, that
+ * entry's id).
+ */
+export async function leaderboard(db: pg.Pool, seasonId: number, page: { limit: number; after?: [string, string] }) {
+  const season = await db.query<{ id: number; name: string; starts_at: Date; ends_at: Date }>(
+    "SELECT id, name, starts_at, ends_at FROM points_season WHERE id = $1",
+    [seasonId],
+  );
+  const s = season.rows[0];
+  if (!s)
+    throw new HttpProblem(404, problemTitle(404), `no season ${seasonId}`, [
+      { path: "query.season", message: "no such season" },
+    ]);
+  const { rows } = await db.query<{ rank: string; wallet: string; points: string; reached: string }>(
+    `WITH totals AS (
+       SELECT wallet, sum(amount) AS points, max(id) AS reached FROM points_entry
+       WHERE bucket = 'available' AND amount > 0 AND reason = ANY($4::text[]) AND earned_at >= $2 AND earned_at < $3
+       GROUP BY wallet
+     ), ranked AS (
+       SELECT wallet, points, reached, row_number() OVER (ORDER BY points DESC, reached) AS rank FROM totals
+     )
+     SELECT rank::text, wallet, points::text, reached::text FROM ranked
+     WHERE $5::numeric IS NULL OR (points, -reached) < ($5::numeric, -$6::bigint)
+     ORDER BY points DESC, reached LIMIT $7`,
+    [
+      seasonId,
+      s.starts_at,
+      s.ends_at,
+      EARNING_REASONS,
+      page.after?.[0] ?? null,
+      page.after?.[1] ?? null,
+      page.limit + 1,
+    ],
+  );
+  return {
+    season: { id: s.id, name: s.name, startsAt: s.starts_at, endsAt: s.ends_at },
+    rows: rows.slice(0, page.limit),
+    more: rows.length > page.limit,
+  };
+}
+
+/**
+ * An operator's adjustment (a correction, a goodwill grant, a clawback): straight to available points, with the
+ * operator and a comment on record. A clawback beyond the available balance is refused (422).
+ */
+export async function adjustPoints(
+  db: pg.Pool,
+  input: { wallet: Address; amount: bigint; comment: string; idempotencyKey: string },
+  operator: string,
+) {
+  const tx = await db.connect();
+  try {
+    await tx.query("BEGIN");
+    const wallet = input.wallet.toLowerCase();
+    await lockBalance(tx, wallet);
+    const appended = await appendEntries(tx, [
+      {
+        wallet,
+        bucket: "available",
+        amount: input.amount,
+        reason: "adjustment",
+        reference: `adjustment by ${getAddress(operator)}`,
+        idempotencyKey: `adjust:${operator.toLowerCase()}:${input.idempotencyKey}`,
+        earnedAt: new Date(),
+        operator: operator.toLowerCase(),
+        comment: input.comment,
+      },
+    ]);
+    await tx.query("COMMIT");
+    return { applied: appended.size === 1, balance: await readBalance(db, wallet) };
+  } catch (error) {
+    await tx.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    tx.release();
+  }
+}

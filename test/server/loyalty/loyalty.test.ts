@@ -1,0 +1,486 @@
+import { expect } from "chai";
+import type pg from "pg";
+import {
+  encodeFunctionData,
+  getContractAddress,
+  toHex,
+  zeroAddress,
+  zeroHash,
+  type Abi,
+  type Address,
+  type Hex,
+  type LocalAccount,
+} from "viem";
+import { mnemonicToAccount } from "viem/accounts";
+import { loadArtifact } from "../../../server/chain/artifacts.ts";
+import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
+import { DEV_MNEMONIC } from "../../../server/chain/demo-seed.ts";
+import { createPrisma, type PrismaClient } from "../../../server/database/client.ts";
+import { createPool } from "../../../server/database/pool.ts";
+import { catchUp } from "../../../server/facts/consumer.ts";
+import { Indexer } from "../../../server/indexer/indexer.ts";
+import { startJobQueue, type JobQueue } from "../../../server/jobs/queue.ts";
+import { createLogger } from "../../../server/lib/logger.ts";
+import { pointsAwardsConsumer } from "../../../server/loyalty/awards.ts";
+import { redemptionCompletionsConsumer, settleExpiredVoucher } from "../../../server/loyalty/expiry.ts";
+import { readBalance } from "../../../server/loyalty/ledger.ts";
+import { createVoucherSigner } from "../../../server/loyalty/voucher-signer.ts";
+import { startTestApi, type Answer, type TestApi } from "../../../server/testing/api-server.ts";
+import { deployTestPlatform, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
+import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+
+const FINALITY = 3;
+const VOUCHER_TTL = 600;
+
+describe("loyalty: points from mints, rules, tiers, caps, redemptions for vouchers, refunds", function () {
+  this.timeout(300_000);
+  let tc: TestChain;
+  let database: TestDatabase;
+  let db: pg.Pool;
+  let prisma: PrismaClient;
+  let platform: PlatformDeployment;
+  let collectionAbi: Abi;
+  let collection: Address;
+  let indexer: Indexer;
+  let queue: JobQueue;
+  let api: TestApi;
+  let operatorAuth: Record<string, string>;
+  const logger = createLogger("silent");
+  const account = (i: number) => mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }) as unknown as LocalAccount;
+  const operator = account(0);
+  const [ann, ben, cat, dan] = [account(11), account(12), account(13), account(14)];
+  const points = pointsAwardsConsumer({ chainId: 31337, finality: FINALITY, logger });
+  let completions: ReturnType<typeof redemptionCompletionsConsumer>;
+
+  const send = async (from: Address, to: Address, abi: Abi, functionName: string, args: unknown[]) => {
+    const data = encodeFunctionData({ abi, functionName, args });
+    const hash = await tc.rpc<Hex>("eth_sendTransaction", [{ from, to, data, gas: "0x7a1200" }]);
+    const receipt = await tc.publicClient.waitForTransactionReceipt({ hash });
+    if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
+    return receipt;
+  };
+  const mint = (wallet: LocalAccount, edition: bigint, quantity: bigint) =>
+    send(wallet.address, collection, collectionAbi, "mint", [edition, wallet.address, quantity, 0n, zeroAddress]);
+  /** Indexes to the head, then lets the worker's consumers catch up (what the worker does on each notification). */
+  const sync = async () => {
+    while ((await indexer.step()) > 0);
+    await catchUp(db, 31337, points);
+    await catchUp(db, 31337, completions);
+  };
+  const balance = async (wallet: LocalAccount) => {
+    const b = await readBalance(db, wallet.address);
+    return { available: Number(b.available), pending: Number(b.pending), lifetime: Number(b.lifetime) };
+  };
+  const expectProblem = (answer: Answer, status: number, path?: string) => {
+    expect(answer.status, JSON.stringify(answer.body)).to.equal(status);
+    expect(answer.headers.get("content-type")).to.match(/^application\/problem\+json/);
+    if (path) expect((answer.body!.errors as { path: string }[]).map((e) => e.path)).to.include(path);
+  };
+
+  before(async function () {
+    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
+    db = createPool(database.url, 20);
+    prisma = createPrisma(database.url, { max: 20 });
+    platform = await deployTestPlatform(tc);
+    collectionAbi = (await loadArtifact("Collection")).abi;
+    const factoryAbi = (await loadArtifact("EditionFactory")).abi;
+    collection = getContractAddress({
+      from: platform.factory,
+      nonce: BigInt(await tc.publicClient.getTransactionCount({ address: platform.factory })),
+    });
+    await send(operator.address, platform.factory, factoryAbi, "createCollection", [
+      "ipfs://c",
+      operator.address,
+      0n,
+      1000n,
+    ]);
+    const edition = (maxSupply: number) => ({
+      maxSupply,
+      referralBps: 0,
+      soulbound: false,
+      redeemable: false,
+      royaltyReceiver: zeroAddress,
+      royaltyBps: 0n,
+      uri: "ipfs://e",
+    });
+    const open = { start: 0, end: 2 ** 32 - 1, price: 0n, walletLimit: 0, merkleRoot: zeroHash };
+    // #1 and #3 sell for free in a public phase; #2 is only for points (vouchers).
+    await send(operator.address, collection, collectionAbi, "createEdition", [edition(10_000), [open]]);
+    await send(operator.address, collection, collectionAbi, "createEdition", [edition(10_000), []]);
+    await send(operator.address, collection, collectionAbi, "createEdition", [edition(10_000), [open]]);
+    indexer = new Indexer({
+      db,
+      rpcUrls: [tc.rpcUrl],
+      chainId: 31337,
+      factory: platform.factory,
+      startBlock: platform.startBlock,
+      confirmations: 0,
+      finalityDepth: 64,
+      pollIntervalMs: 10,
+      maxBlockRange: 50,
+      writerLock: false,
+      logger,
+    });
+    queue = await startJobQueue({ databaseUrl: database.url, role: "sender", logger });
+    completions = redemptionCompletionsConsumer({ enqueue: queue.enqueue });
+    api = await startTestApi({
+      prisma,
+      publicClient: tc.publicClient,
+      chainHead: { state: () => ({ head: null, reachable: true }) },
+      chainId: 31337,
+      confirmations: 0,
+      requestTimeoutMs: 120_000,
+      rateLimits: { ipPerMinute: 1_000_000, walletPerMinute: 1_000_000 },
+      auth: { operators: [operator.address] },
+      loyalty: {
+        signer: createVoucherSigner({
+          privateKey: toHex(mnemonicToAccount(DEV_MNEMONIC).getHdKey().privateKey!),
+          chainId: 31337,
+          factory: platform.factory,
+          publicClient: tc.publicClient,
+        }),
+        enqueue: queue.enqueue,
+        voucherTtlSeconds: VOUCHER_TTL,
+      },
+      logger,
+    });
+    await sync();
+    operatorAuth = await api.signIn(operator);
+  });
+
+  after(async function () {
+    await api?.stop();
+    await queue?.stop();
+    await indexer?.close();
+    await prisma?.$disconnect();
+    await db?.end();
+    await database?.drop();
+    await tc?.stop();
+  });
+
+  it("operators save rules as new versions; every validation error is a 400 naming its field", async function () {
+    const save = (body: unknown, headers = operatorAuth) => api.call("POST", "/v1/points/rules", { body, headers });
+    expectProblem(await save({ rules: {} }, {}), 401);
+    expectProblem(await save({ rules: {} }, await api.signIn(ann)), 403);
+    const bad: [unknown, string][] = [
+      [{ rules: { mint: [{ pointsPerUnit: -1 }] } }, "body.rules.mint.0.pointsPerUnit"],
+      [{ rules: { mint: [{ pointsPerUnit: 1.5 }] } }, "body.rules.mint.0.pointsPerUnit"],
+      [{ rules: { mint: [{ tokenId: "1", pointsPerUnit: 1 }] } }, "body.rules.mint.0.collection"],
+      [{ rules: { mint: [{ collection: "0x12", pointsPerUnit: 1 }] } }, "body.rules.mint.0.collection"],
+      [
+        {
+          rules: {
+            tiers: [
+              { name: "A", minLifetime: 10 },
+              { name: "B", minLifetime: 5 },
+            ],
+          },
+        },
+        "body.rules.tiers",
+      ],
+      [{ rules: { caps: { perWalletPerDay: "lots" } } }, "body.rules.caps.perWalletPerDay"],
+      [{ rules: { bonus: 1 } }, "body.rules.bonus"],
+      [{ rules: { mint: [{ pointsPerUnit: 1 }, { pointsPerUnit: 2 }] } }, "body.rules.mint.1"],
+    ];
+    for (const [body, path] of bad) expectProblem(await save(body), 400, path);
+    expect((await api.call("GET", "/v1/points/rules")).body!.version).to.equal(null);
+
+    const first = await save({ rules: { mint: [{ pointsPerUnit: 1 }] }, comment: "first" });
+    expect(first.status, JSON.stringify(first.body)).to.equal(201);
+    const second = await save({
+      rules: {
+        mint: [{ pointsPerUnit: 10 }, { collection, tokenId: "3", pointsPerUnit: 25 }],
+        tiers: [
+          { name: "Bronze", minLifetime: 20 },
+          { name: "Silver", minLifetime: 100 },
+        ],
+      },
+    });
+    expect(second.body!.version).to.equal(2);
+    const current = await api.call("GET", "/v1/points/rules");
+    expect(current.body!.version).to.equal(2);
+    expect((current.body!.rules as { mint: unknown[] }).mint).to.have.length(2);
+  });
+
+  it("a mint earns pending points, available once POINTS_FINALITY deep; the most specific rule wins", async function () {
+    await mint(ann, 1n, 2n); // 2 × 10
+    await mint(ann, 3n, 1n); // 1 × 25 (the edition's own rule)
+    await sync();
+    expect(await balance(ann)).to.deep.equal({ available: 0, pending: 45, lifetime: 0 });
+    await tc.mine(FINALITY);
+    await sync();
+    expect(await balance(ann)).to.deep.equal({ available: 45, pending: 0, lifetime: 45 });
+    const mine = await api.call("GET", "/v1/me/points", { headers: await api.signIn(ann) });
+    expect(mine.status).to.equal(200);
+    expect(mine.body).to.include({ available: "45", pending: "0", lifetime: "45" });
+    expect(mine.body!.tier).to.deep.equal({ name: "Bronze", minLifetime: 20 });
+    expect(mine.body!.nextTier).to.deep.equal({ name: "Silver", minLifetime: 100, pointsToGo: "55" });
+    const history = (mine.body!.history as { items: { bucket: string; amount: string; reason: string }[] }).items;
+    // Newest first: each award's pair (available +N, pending −N), then the two pending awards.
+    expect(history.map((e) => `${e.reason} ${e.bucket} ${e.amount}`).sort()).to.deep.equal(
+      [
+        "mint pending 20",
+        "mint pending 25",
+        "mint pending -20",
+        "mint pending -25",
+        "mint available 20",
+        "mint available 25",
+      ].sort(),
+    );
+  });
+
+  it("a reorg that removes a mint reverses its pending award; replaying the feed rebuilds the same state", async function () {
+    const snapshot = await tc.snapshot();
+    await mint(ben, 1n, 3n);
+    await sync();
+    expect(await balance(ben)).to.deep.equal({ available: 0, pending: 30, lifetime: 0 });
+    await tc.revert(snapshot);
+    await tc.mine(2);
+    await sync();
+    expect(await balance(ben)).to.deep.equal({ available: 0, pending: 0, lifetime: 0 });
+    const { rows } = await db.query<{ reason: string; amount: string }>(
+      "SELECT reason, amount::text FROM points_entry WHERE wallet = $1 ORDER BY id",
+      [ben.address.toLowerCase()],
+    );
+    expect(rows).to.deep.equal([
+      { reason: "mint", amount: "30" },
+      { reason: "reversal", amount: "-30" },
+    ]);
+
+    // The same feed, replayed from its start by a fresh consumer into a fresh database, gives the same balances.
+    const replay = await createTestDatabase();
+    const replayDb = createPool(replay.url);
+    try {
+      for (const table of ["points_rules", "event_block", "chain_event", "fact_feed", "indexer_checkpoint"]) {
+        const { rows: copied } = await db.query(`SELECT * FROM ${table}`);
+        for (const row of copied) {
+          const columns = Object.keys(row);
+          await replayDb.query(
+            `INSERT INTO ${table} (${columns.join(", ")}) VALUES (${columns.map((_, i) => `$${i + 1}`).join(", ")})`,
+            columns.map((c) =>
+              typeof row[c] === "object" && !(row[c] instanceof Date) && row[c] !== null
+                ? JSON.stringify(row[c])
+                : row[c],
+            ),
+          );
+        }
+      }
+      await catchUp(replayDb, 31337, pointsAwardsConsumer({ chainId: 31337, finality: FINALITY, logger }));
+      const state = (pool: pg.Pool) =>
+        pool.query(
+          "SELECT wallet, available, pending, lifetime FROM points_balance WHERE available + pending + lifetime > 0 ORDER BY wallet",
+        );
+      expect((await state(replayDb)).rows).to.deep.equal((await state(db)).rows);
+    } finally {
+      await replayDb.end();
+      await replay.drop();
+    }
+  });
+
+  it("the ledger is append-only and no balance can go negative, whatever SQL tries", async function () {
+    for (const sql of [
+      "UPDATE points_entry SET amount = amount * 2",
+      "DELETE FROM points_entry",
+      "TRUNCATE points_entry CASCADE",
+    ])
+      await expectRejected(db.query(sql), /append-only/);
+    await expectRejected(
+      db.query("UPDATE points_balance SET available = available - 1000000"),
+      /points_balance_available/,
+    );
+  });
+
+  it("caps: a wallet's daily cap cuts an award to what is left", async function () {
+    const save = await api.call("POST", "/v1/points/rules", {
+      headers: operatorAuth,
+      body: { rules: { mint: [{ pointsPerUnit: 10 }], caps: { perWalletPerDay: 50 } } },
+    });
+    expect(save.status).to.equal(201);
+    await mint(cat, 1n, 4n); // 40
+    await mint(cat, 1n, 4n); // 40, cut to 10
+    await mint(cat, 1n, 1n); // nothing left today
+    await tc.mine(FINALITY);
+    await sync();
+    expect(await balance(cat)).to.deep.equal({ available: 50, pending: 0, lifetime: 50 });
+  });
+
+  describe("spending points on editions", function () {
+    let offer: Record<string, unknown>;
+
+    before(async function () {
+      const now = Date.now();
+      const create = await api.call("POST", "/v1/points/offers", {
+        headers: operatorAuth,
+        body: {
+          collection,
+          tokenId: "2",
+          price: "10",
+          stock: 50,
+          walletLimit: 20,
+          startsAt: new Date(now - 60_000).toISOString(),
+          endsAt: new Date(now + 3600_000).toISOString(),
+        },
+      });
+      expect(create.status, JSON.stringify(create.body)).to.equal(201);
+      offer = create.body!;
+    });
+
+    const grant = async (wallet: LocalAccount, amount: number, key: string) => {
+      const answer = await api.call("POST", "/v1/points/adjustments", {
+        headers: operatorAuth,
+        body: { wallet: wallet.address, amount: String(amount), comment: "test grant", idempotencyKey: key },
+      });
+      expect(answer.status, JSON.stringify(answer.body)).to.equal(200);
+    };
+
+    it("refuses a second offer of the edition in an overlapping window (409), and bad offers with 400s", async function () {
+      const now = Date.now();
+      const again = await api.call("POST", "/v1/points/offers", {
+        headers: operatorAuth,
+        body: {
+          collection,
+          tokenId: "2",
+          price: "5",
+          stock: 1,
+          walletLimit: 1,
+          startsAt: new Date(now).toISOString(),
+          endsAt: new Date(now + 60_000).toISOString(),
+        },
+      });
+      expectProblem(again, 409, "body.startsAt");
+      const bad = await api.call("POST", "/v1/points/offers", {
+        headers: operatorAuth,
+        body: { collection, tokenId: "0", price: "0", stock: 0, walletLimit: 1, startsAt: "soon", endsAt: "later" },
+      });
+      expectProblem(bad, 400, "body.price");
+      expect((bad.body!.errors as { path: string }[]).map((e) => e.path)).to.include.members([
+        "body.tokenId",
+        "body.stock",
+        "body.startsAt",
+      ]);
+      expect(offer.remaining).to.equal(50);
+    });
+
+    it("1,000 simultaneous redemptions of a wallet that can afford 10: exactly 10 vouchers, balance exactly 0", async function () {
+      await grant(dan, 100, "grant-dan-1");
+      const auth = await api.signIn(dan);
+      const answers = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) =>
+          api.call("POST", "/v1/redemptions", {
+            headers: auth,
+            body: { edition: { collection, tokenId: "2" }, quantity: 1, idempotencyKey: `dan-request-${i}` },
+          }),
+        ),
+      );
+      const statuses = answers.map((a) => a.status);
+      expect(statuses.filter((s) => s === 201)).to.have.length(10);
+      expect(statuses.filter((s) => s === 422)).to.have.length(990);
+      expect(await balance(dan)).to.deep.include({ available: 0 });
+      const vouchers = answers.filter((a) => a.status === 201).map((a) => a.body!.voucher as { id: string });
+      expect(new Set(vouchers.map((v) => v.id)).size).to.equal(10);
+      const { rows } = await db.query("SELECT count(*)::int AS n FROM points_redemption WHERE wallet = $1", [
+        dan.address.toLowerCase(),
+      ]);
+      expect(rows[0].n).to.equal(10);
+    });
+
+    it("1,000 concurrent replays of one idempotency key debit once; the same key with another body is a 409", async function () {
+      await grant(ben, 30, "grant-ben-1");
+      const auth = await api.signIn(ben);
+      const body = { edition: { collection, tokenId: "2" }, quantity: 2, idempotencyKey: "ben-once" };
+      const answers = await Promise.all(
+        Array.from({ length: 1000 }, () => api.call("POST", "/v1/redemptions", { headers: auth, body })),
+      );
+      expect(answers.filter((a) => a.status === 201)).to.have.length(1);
+      expect(answers.filter((a) => a.status === 200)).to.have.length(999);
+      expect(new Set(answers.map((a) => a.body!.id)).size).to.equal(1);
+      expect(await balance(ben)).to.deep.include({ available: 10 });
+      const debits = await db.query(
+        "SELECT count(*)::int AS n FROM points_entry WHERE wallet = $1 AND reason = 'redemption'",
+        [ben.address.toLowerCase()],
+      );
+      expect(debits.rows[0].n).to.equal(1);
+      expectProblem(
+        await api.call("POST", "/v1/redemptions", { headers: auth, body: { ...body, quantity: 1 } }),
+        409,
+        "body.idempotencyKey",
+      );
+      // The Idempotency-Key header works as the body field does.
+      const viaHeader = await api.call("POST", "/v1/redemptions", {
+        headers: { ...auth, "idempotency-key": "ben-once" },
+        body: { edition: body.edition, quantity: 2 },
+      });
+      expect(viaHeader.status).to.equal(200);
+      expect(viaHeader.body!.id).to.equal(answers[0]!.body!.id);
+    });
+
+    it("a voucher from the API mints on-chain; the feed completes its redemption, and no refund follows", async function () {
+      const auth = await api.signIn(ben);
+      const answer = await api.call("POST", "/v1/redemptions", {
+        headers: auth,
+        body: { edition: { collection, tokenId: "2" }, quantity: 1, idempotencyKey: "ben-mint" },
+      });
+      expect(answer.status, JSON.stringify(answer.body)).to.equal(201);
+      const r = answer.body as { id: string; voucher: Record<string, string>; signature: Hex; chainId: number };
+      const voucher = {
+        recipient: r.voucher.recipient as Address,
+        edition: BigInt(r.voucher.edition!),
+        quantity: BigInt(r.voucher.quantity!),
+        price: BigInt(r.voucher.price!),
+        id: BigInt(r.voucher.id!),
+        deadline: BigInt(r.voucher.deadline!),
+        signerEpoch: BigInt(r.voucher.signerEpoch!),
+      };
+      await send(ben.address, collection, collectionAbi, "mintWithVoucher", [voucher, BigInt(r.chainId), r.signature]);
+      await sync();
+      const mine = await api.call("GET", "/v1/me/redemptions", { headers: auth });
+      const item = (mine.body!.items as { id: string; status: string }[]).find((x) => x.id === r.id)!;
+      expect(item.status).to.equal("completed");
+      // Voucher mints earn no points (they were bought with points).
+      expect(await balance(ben)).to.deep.include({ pending: 0 });
+      await advancePastDeadlines();
+      expect(await settleExpiredVoucher(db, r.id, FINALITY)).to.equal("already-settled");
+    });
+
+    it("an expired voucher is refunded exactly once, with two workers running the job at once", async function () {
+      const { rows } = await db.query<{ id: string }>(
+        "SELECT id FROM points_redemption WHERE wallet = $1 AND status = 'issued' ORDER BY created_at",
+        [dan.address.toLowerCase()],
+      );
+      expect(rows).to.have.length(10);
+      const before = (await db.query("SELECT remaining FROM points_offer WHERE id = $1", [offer.id])).rows[0].remaining;
+      // Not yet: the deadline has not passed on-chain (or is not final).
+      expect(await settleExpiredVoucher(db, rows[0]!.id, FINALITY)).to.be.oneOf(["not-final-yet", "refunded"]);
+      await advancePastDeadlines();
+      const outcomes = await Promise.all(
+        rows.flatMap((r) => [settleExpiredVoucher(db, r.id, FINALITY), settleExpiredVoucher(db, r.id, FINALITY)]),
+      );
+      expect(outcomes.filter((o) => o === "refunded").length).to.be.at.most(10);
+      expect(await balance(dan)).to.deep.include({ available: 100 });
+      const refunds = await db.query(
+        "SELECT count(*)::int AS n FROM points_entry WHERE wallet = $1 AND reason = 'refund'",
+        [dan.address.toLowerCase()],
+      );
+      expect(refunds.rows[0].n).to.equal(10);
+      const after = (await db.query("SELECT remaining FROM points_offer WHERE id = $1", [offer.id])).rows[0].remaining;
+      expect(after).to.equal(before + 10);
+    });
+
+    /** Moves the chain past every voucher's deadline and the deadline's block FINALITY deep, and indexes it. */
+    async function advancePastDeadlines() {
+      await tc.rpc("evm_increaseTime", [VOUCHER_TTL + 60]);
+      await tc.mine(FINALITY + 1);
+      await sync();
+    }
+  });
+});
+
+async function expectRejected(promise: Promise<unknown>, message: RegExp) {
+  try {
+    await promise;
+  } catch (error) {
+    expect(String((error as Error).message)).to.match(message);
+    return;
+  }
+  throw new Error(`expected a rejection matching ${message}`);
+}
