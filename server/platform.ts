@@ -111,8 +111,14 @@ export async function startPlatform(
         logger: logger.child({ component: "health" }),
       }).start();
       stack.push(() => Promise.resolve(chainHead.stop()));
+      // The catalog's public reads (they state asOfBlock) on a read replica when one is configured.
+      const readDb = config.databaseReadUrl
+        ? createPool(config.databaseReadUrl, 10, { ...config.database, onIdleError: idleError })
+        : undefined;
+      if (readDb) stack.push(() => readDb.end());
       const app = createApp({
         prisma,
+        ...(readDb ? { readDb } : {}),
         chainHead,
         chainId,
         startBlock: config.startBlock,
