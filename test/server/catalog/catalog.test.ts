@@ -376,3 +376,52 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     await rejects(getHoldings(deps, me, { asOfBlock: 2n ** 64n }), "block_out_of_range", 422);
   });
 });
+
+describe("catalog: before the indexer's first batch", function () {
+  let database: TestDatabase;
+  let db: pg.Pool;
+  let deps: CatalogDeps;
+  const wallet = getAddress("0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
+  const collection = getAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3");
+
+  before(async function () {
+    database = await createTestDatabase();
+    db = createPool(database.url);
+    deps = { db, chainId: 31337 };
+  });
+
+  after(async function () {
+    await db?.end();
+    await database?.drop();
+  });
+
+  it("answers lists with no items at no block (asOfBlock null), as the API conventions say; no 5xx", async function () {
+    expect(checked(editionListSchema, await listDrops(deps))).to.deep.equal({
+      asOfBlock: null,
+      headTime: null,
+      items: [],
+      nextCursor: null,
+    });
+    expect(checked(holdingListSchema, await getHoldings(deps, wallet))).to.deep.equal({
+      address: wallet,
+      asOfBlock: null,
+      items: [],
+      nextCursor: null,
+    });
+    expect(checked(activityListSchema, await listWalletActivity(deps, wallet))).to.deep.equal({
+      asOfBlock: null,
+      items: [],
+      nextCursor: null,
+    });
+  });
+
+  it("answers a named collection or edition not_found (404), and holdings as of a block block_out_of_range (422)", async function () {
+    await rejects(getCollection(deps, collection), "not_found", 404);
+    await rejects(listEditions(deps, collection), "not_found", 404);
+    await rejects(getEdition(deps, collection, 1n), "not_found", 404);
+    await rejects(listEditionHolders(deps, collection, 1n), "not_found", 404);
+    await rejects(listCollectionActivity(deps, collection), "not_found", 404);
+    await rejects(listEditionActivity(deps, collection, 1n), "not_found", 404);
+    await rejects(getHoldings(deps, wallet, { asOfBlock: 0n }), "block_out_of_range", 422);
+  });
+});
