@@ -20,6 +20,8 @@ import { findFreePort } from "../../../server/lib/ports.ts";
 import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
 import { deployTestPlatform, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+import { startStreamingPair, type StreamingPair } from "../../../server/testing/streaming-standby.ts";
+import { migrateDatabase } from "../../../server/database/migrate.ts";
 
 type Answer = { status: number; headers: Headers; body: Record<string, unknown> };
 
@@ -272,5 +274,179 @@ describe("a read replica for the catalog's reads (DATABASE_READ_URL)", function 
     const token = await api.signIn(alice);
     expect((await api.call("GET", "/v1/me", { token })).status).to.equal(200);
     expect((await api.call("GET", "/v1/collections")).status).to.equal(200);
+  });
+});
+
+/**
+ * The same on a real streaming standby (a hot standby replaying the primary's WAL, read-only): every write the API
+ * makes would fail there, so sign-in and partner writes succeeding proves they go to the primary; /health reports the
+ * replay lag in seconds besides the lag in blocks, and both while replay is paused.
+ */
+describe("a read replica that is a real streaming standby", function () {
+  this.timeout(120_000);
+  let tc: TestChain;
+  let pair: StreamingPair;
+  let primaryPool: pg.Pool;
+  let standbyPool: pg.Pool;
+  let prisma: PrismaClient;
+  let deployment: PlatformDeployment;
+  let seed: DemoSeed;
+  let chainHead: HeadWatcher;
+  let server: Server | undefined;
+  let base: string;
+  const logger = createLogger("silent");
+  const partner = demoAccounts.partner as unknown as LocalAccount;
+
+  const indexPrimary = async () => {
+    const indexer = new Indexer({
+      db: primaryPool,
+      rpcUrls: [tc.rpcUrl],
+      writerLock: false,
+      chainId: 31337,
+      factory: deployment.factory,
+      startBlock: deployment.startBlock,
+      confirmations: 0,
+      finalityDepth: 16,
+      pollIntervalMs: 50,
+      maxBlockRange: 1000,
+      logger,
+    });
+    while ((await indexer.step()) > 0);
+    await indexer.close();
+    await chainHead.tick();
+    return (await primaryPool.query<{ b: string }>("SELECT block_number::text AS b FROM indexer_checkpoint")).rows[0]!
+      .b;
+  };
+  const call = async (method: string, p: string, options: { body?: unknown; token?: string } = {}) => {
+    const res = await fetch(base + p, {
+      method,
+      headers: {
+        ...(options.body !== undefined ? { "content-type": "application/json" } : {}),
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      },
+      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  };
+  /** /health until `test` holds (replication is asynchronous). */
+  const healthUntil = async (test: (replica: Record<string, unknown>) => boolean) => {
+    const started = Date.now();
+    for (;;) {
+      const health = await call("GET", "/health");
+      const replica = healthSchema.parse(health.body).replica!;
+      if (test(replica)) return { ...health, replica };
+      if (Date.now() - started > 15_000) throw new Error(`replica never got there: ${JSON.stringify(health.body)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  before(async function () {
+    [tc, pair] = await Promise.all([startTestChain(), startStreamingPair()]);
+    const primaryUrl = pair.primary.urlFor("perkmint");
+    // Migrated on the primary only: the standby gets the tables by replaying its WAL.
+    await migrateDatabase(primaryUrl);
+    primaryPool = createPool(primaryUrl);
+    standbyPool = createPool(pair.standbyUrlFor("perkmint"));
+    prisma = createPrisma(primaryUrl);
+    deployment = await deployTestPlatform(tc);
+    seed = await seedDemo(tc.publicClient, demoWallets(tc.chain, tc.rpcUrl), deployment.factory);
+    chainHead = new HeadWatcher({ rpc: new RpcClient({ urls: [tc.rpcUrl], timeoutMs: 1000, maxAttempts: 1 }) });
+    const port = await findFreePort();
+    base = `http://127.0.0.1:${port}`;
+    const app = createApp({
+      prisma,
+      readDb: standbyPool,
+      publicClient: tc.publicClient,
+      chainHead,
+      chainId: 31337,
+      confirmations: 0,
+      dataDir: await mkdtemp(path.join(os.tmpdir(), "perkmint-standby-data-")),
+      auth: { publicUrl: base },
+      checkResponses: true,
+      logger,
+    });
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(port, "127.0.0.1", () => resolve(s));
+    });
+  });
+
+  after(async function () {
+    if (server) {
+      const closed = new Promise((resolve) => server!.close(resolve));
+      server.closeAllConnections();
+      await closed;
+    }
+    await prisma?.$disconnect();
+    await Promise.all([primaryPool?.end(), standbyPool?.end()]);
+    await pair?.stop();
+    await tc?.stop();
+  });
+
+  it("answers catalog reads from the standby, caught up: lag 0 blocks and 0 s", async function () {
+    const head = await indexPrimary();
+    const { status, replica } = await healthUntil((r) => r.indexedBlock === head);
+    expect(status).to.equal(200);
+    expect(replica).to.deep.equal({ database: "ok", indexedBlock: head, lagBlocks: "0", lagSeconds: 0 });
+    expect((await standbyPool.query<{ r: boolean }>("SELECT pg_is_in_recovery() AS r")).rows[0]!.r).to.equal(true);
+    const collection = await call("GET", `/v1/collections/${seed.collection}`);
+    expect(collection.status).to.equal(200);
+    expect(collection.body.asOfBlock).to.equal(head);
+  });
+
+  it("signs in and takes partner writes on the primary (the standby refuses every write)", async function () {
+    const nonce = (await call("GET", "/v1/auth/nonce")).body.nonce as string;
+    const message = createSiweMessage({
+      domain: new URL(base).host,
+      address: partner.address,
+      statement: "Sign in to Perkmint",
+      uri: base,
+      version: "1",
+      chainId: 31337,
+      nonce,
+      issuedAt: new Date(),
+    });
+    const signedIn = await call("POST", "/v1/auth/verify", {
+      body: { message, signature: await partner.signMessage({ message }) },
+    });
+    expect(signedIn.status, JSON.stringify(signedIn.body)).to.equal(200);
+    const token = signedIn.body.token as string;
+    const created = await call("POST", "/v1/partner/api-keys", {
+      token,
+      body: { name: "shop", collections: [seed.collection], access: "read" },
+    });
+    expect(created.status, JSON.stringify(created.body)).to.equal(201);
+    expect((await call("GET", "/v1/me", { token })).status).to.equal(200);
+  });
+
+  it("reports the lag in blocks and seconds while replay is paused, and 0 again once it resumes", async function () {
+    await standbyPool.query("SELECT pg_wal_replay_pause()");
+    try {
+      const before = (await healthUntil(() => true)).replica.indexedBlock as string;
+      await mintEdition(
+        tc.publicClient,
+        demoWallets(tc.chain, tc.rpcUrl).bob,
+        seed.collection,
+        2n,
+        1n,
+        seed.editions[1]!.price,
+      );
+      await tc.mine(11);
+      const head = await indexPrimary();
+      // WAL arrives but is not replayed: the standby still answers at the block it had.
+      const paused = await healthUntil((r) => r.lagBlocks === (BigInt(head) - BigInt(before)).toString());
+      expect(paused.status).to.equal(503);
+      expect(paused.replica).to.include({ database: "ok", indexedBlock: before });
+      expect(paused.replica.lagSeconds).to.be.a("number").that.is.at.least(0);
+      const collection = await call("GET", `/v1/collections/${seed.collection}`);
+      expect(collection.body.asOfBlock).to.equal(before);
+    } finally {
+      await standbyPool.query("SELECT pg_wal_replay_resume()");
+    }
+    const head = (await primaryPool.query<{ b: string }>("SELECT block_number::text AS b FROM indexer_checkpoint"))
+      .rows[0]!.b;
+    const resumed = await healthUntil((r) => r.indexedBlock === head && r.lagSeconds === 0);
+    expect(resumed.status).to.equal(200);
+    expect(resumed.replica).to.deep.equal({ database: "ok", indexedBlock: head, lagBlocks: "0", lagSeconds: 0 });
   });
 });
