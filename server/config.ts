@@ -31,6 +31,8 @@ const envSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: port.default(3000),
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  /** A read replica of DATABASE_URL for the catalog's public reads (answers that state asOfBlock); default: none. */
+  DATABASE_READ_URL: url(["postgres:", "postgresql:"]).optional(),
   RPC_URL: url(["http:", "https:", "ws:", "wss:"]),
   /** Where the factory address and start block come from (written by `npm run deploy`). */
   DEPLOYMENTS_FILE: z.string().min(1).optional(),
@@ -114,6 +116,7 @@ const EXPECTED: Record<string, string> = {
   PORT: "an integer port from 0 to 65535",
   CHAIN_PORT: "an integer port from 0 to 65535",
   DATABASE_URL: "a postgres:// or postgresql:// URL",
+  DATABASE_READ_URL: "a postgres:// or postgresql:// URL",
   RPC_URL: "an http(s):// or ws(s):// URL",
   DEPLOYMENTS_FILE: "the path of a deployments file",
   FACTORY_ADDRESS: ADDRESS_EXPECTED,
@@ -182,6 +185,8 @@ export type Config = {
   host: string;
   port: number;
   databaseUrl: string | undefined;
+  /** The read replica for the catalog's public reads, when one is configured (else they go to the primary). */
+  databaseReadUrl: string | undefined;
   rpcUrl: string;
   factory: `0x${string}`;
   startBlock: bigint;
@@ -292,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     databaseUrl: e.DATABASE_URL,
+    databaseReadUrl: e.DATABASE_READ_URL,
     rpcUrl: e.RPC_URL,
     factory,
     startBlock: e.START_BLOCK ?? deployment?.startBlock ?? 0n,

@@ -150,9 +150,15 @@ export async function startPlatform(
           voucherTtlSeconds: config.loyalty.voucherTtlSeconds,
         };
       }
+      // The catalog's public reads (they state asOfBlock) on a read replica when one is configured.
+      const readDb = config.databaseReadUrl
+        ? createPool(config.databaseReadUrl, 10, { ...config.database, onIdleError: idleError })
+        : undefined;
+      if (readDb) stack.push(() => readDb.end());
       const app = createApp({
         loyalty,
         prisma,
+        ...(readDb ? { readDb } : {}),
         chainHead,
         chainId,
         startBlock: config.startBlock,

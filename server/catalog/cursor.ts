@@ -11,10 +11,9 @@ import { HttpProblem } from "../http/problem.ts";
  * `path` names the input at fault). `code` is stable for callers that branch on it.
  */
 export class CatalogError extends HttpProblem {
-  readonly code: "invalid_cursor" | "not_found" | "block_out_of_range" | "not_indexed";
+  readonly code: "invalid_cursor" | "not_found" | "block_out_of_range";
   constructor(code: CatalogError["code"], status: number, path: string | undefined, detail: string) {
-    const title =
-      { 400: "Invalid request", 404: "Not found", 422: "Rule not met", 503: "Unavailable" }[status] ?? "Error";
+    const title = { 400: "Invalid request", 404: "Not found", 422: "Rule not met" }[status] ?? "Error";
     super(status, title, detail, path ? [{ path, message: detail }] : undefined);
     this.code = code;
     this.name = "CatalogError";

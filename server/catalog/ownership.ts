@@ -90,7 +90,8 @@ const holdingCursor = z.tuple([storedAddress, uint256Text]);
  * A wallet's non-zero balances by (collection, token id), now (`asOfBlock` omitted: the indexed head) or at the end
  * of block `asOfBlock`, summed from the transfers up to it. A block above the indexed head, or below `startBlock`
  * (where the index starts; before it nothing is known), is CatalogError block_out_of_range (422 on
- * `query.asOfBlock`); before the first batch, not_indexed (503).
+ * `query.asOfBlock`). Before the first batch: no holdings at no block (`asOfBlock` null), and a past block is
+ * block_out_of_range, since nothing is known yet.
  */
 export async function getHoldings(
   deps: CatalogDeps & { startBlock?: bigint },

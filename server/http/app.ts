@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import cors from "cors";
 import express from "express";
 import helmet from "helmet";
+import type pg from "pg";
 import { pinoHttp } from "pino-http";
 import type { Logger } from "pino";
 import type { PublicClient } from "viem";
@@ -30,6 +31,12 @@ import { describeRoutes, mountRoutes, routeMethods, type RouteDeclaration, type 
 
 export type AppDeps = {
   prisma: PrismaClient;
+  /**
+   * A read replica's pool (DATABASE_READ_URL): the catalog's public reads, which state the block they answer at
+   * (`asOfBlock`), go there, and /health reports its lag. Default: the primary. Everything else (sign-in, sessions,
+   * API keys, rate limits, allowlists, metadata, partner routes) reads its own writes on the primary.
+   */
+  readDb?: pg.Pool;
   /** The chain: for smart-contract wallets' sign-in signatures (EIP-1271, ERC-6492). */
   publicClient?: PublicClient;
   /** The chain's head as last seen (a HeadWatcher): /health never waits on the chain itself. */
@@ -88,7 +95,7 @@ export function apiRoutes(
       voucherTtlSeconds: deps.loyalty?.voucherTtlSeconds ?? DEFAULT_VOUCHER_TTL_SECONDS,
     }),
     ...catalogRoutes({
-      db: poolOf(deps.prisma),
+      db: deps.readDb ?? poolOf(deps.prisma),
       chainId: deps.chainId,
       ...(deps.startBlock !== undefined ? { startBlock: deps.startBlock } : {}),
     }),

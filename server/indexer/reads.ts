@@ -15,11 +15,6 @@ export type CollectionSummary = {
   createdTx: string;
 };
 
-export async function getIndexedBlock(prisma: PrismaClient, chainId: number): Promise<bigint | null> {
-  const checkpoint = await prisma.indexerCheckpoint.findUnique({ where: { chainId } });
-  return checkpoint?.blockNumber ?? null;
-}
-
 /** Collections ordered by (createdBlock, address), starting after `after`. */
 export async function listCollections(
   prisma: PrismaClient,
@@ -85,8 +80,8 @@ export async function getBalanceAt(
   chainId: number,
   query: { owner: string; collection: string; tokenId: bigint; blockNumber: bigint },
 ): Promise<bigint | null> {
-  const indexed = await getIndexedBlock(prisma, chainId);
-  if (indexed === null || query.blockNumber > indexed) return null;
+  const checkpoint = await prisma.indexerCheckpoint.findUnique({ where: { chainId } });
+  if (!checkpoint || query.blockNumber > checkpoint.blockNumber) return null;
   const owner = lower(query.owner);
   const rows = await prisma.$queryRaw<{ amount: string }[]>`
     SELECT (coalesce((SELECT sum(amount) FROM token_transfer WHERE chain_id = ${chainId} AND ${walletSide("to_address", owner)}
@@ -139,84 +134,4 @@ export async function getEditionSupply(
     supply: BigInt(row.supply.toFixed(0)),
     holders: row.holders,
   };
-}
-
-/** Holders of an edition ordered by owner address, starting after `after`. */
-export async function listHolders(
-  prisma: PrismaClient,
-  chainId: number,
-  query: { collection: string; tokenId: bigint },
-  page: { limit: number; after?: string },
-): Promise<{ owner: string; amount: bigint; heldSinceBlock: bigint | null }[]> {
-  const rows = await prisma.tokenBalance.findMany({
-    where: {
-      chainId,
-      collection: lower(query.collection),
-      tokenId: query.tokenId.toString(),
-      amount: { gt: 0 },
-      ...(page.after ? { owner: { gt: lower(page.after) } } : {}),
-    },
-    orderBy: { owner: "asc" },
-    take: page.limit,
-  });
-  return rows.map((r) => ({ owner: r.owner, amount: BigInt(r.amount.toFixed(0)), heldSinceBlock: r.heldSinceBlock }));
-}
-
-export type Activity = {
-  blockNumber: bigint;
-  blockTime: Date;
-  txHash: string;
-  logIndex: number;
-  batchIndex: number;
-  collection: string;
-  tokenId: bigint;
-  from: string;
-  to: string;
-  amount: bigint;
-};
-
-/** A wallet's transfers (in and out), newest first, starting before `before` (block, log index, batch index). */
-export async function getActivity(
-  prisma: PrismaClient,
-  chainId: number,
-  owner: string,
-  page: { limit: number; before?: { blockNumber: bigint; logIndex: number; batchIndex: number } },
-): Promise<Activity[]> {
-  const o = lower(owner);
-  const b = page.before;
-  // token_transfer is a view over the raw events (one row per (log, id)); the wallet's side is found through the
-  // indexed sender and recipient columns of chain_event.
-  const rows = await prisma.$queryRaw<
-    {
-      block_number: bigint;
-      block_time: Date;
-      tx_hash: string;
-      log_index: number;
-      batch_index: number;
-      collection: string;
-      token_id: string;
-      from_address: string;
-      to_address: string;
-      amount: string;
-    }[]
-  >`
-    SELECT block_number, block_time, tx_hash, log_index, batch_index, collection, token_id::text, from_address, to_address, amount::text
-    FROM token_transfer
-    WHERE chain_id = ${chainId} AND (${walletSide("from_address", o)} OR ${walletSide("to_address", o)})
-      AND (${b === undefined}
-           OR (block_number, log_index, batch_index) < (${b?.blockNumber ?? 0n}::bigint, ${b?.logIndex ?? 0}::int, ${b?.batchIndex ?? 0}::int))
-    ORDER BY block_number DESC, log_index DESC, batch_index DESC
-    LIMIT ${page.limit}`;
-  return rows.map((r) => ({
-    blockNumber: BigInt(r.block_number),
-    blockTime: r.block_time,
-    txHash: r.tx_hash,
-    logIndex: r.log_index,
-    batchIndex: r.batch_index,
-    collection: r.collection,
-    tokenId: BigInt(r.token_id),
-    from: r.from_address,
-    to: r.to_address,
-    amount: BigInt(r.amount),
-  }));
 }

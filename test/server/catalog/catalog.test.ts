@@ -1,16 +1,6 @@
 import { expect } from "chai";
-import pino from "pino";
 import type pg from "pg";
-import {
-  encodeFunctionData,
-  getAddress,
-  getContractAddress,
-  zeroAddress,
-  zeroHash,
-  type Abi,
-  type Address,
-  type Hex,
-} from "viem";
+import { getAddress, zeroAddress, zeroHash, type Abi, type Address } from "viem";
 import type { z } from "zod";
 import {
   getCollection,
@@ -35,12 +25,12 @@ import {
   holderListSchema,
   holdingListSchema,
 } from "../../../server/catalog/schemas.ts";
-import { loadArtifact } from "../../../server/chain/artifacts.ts";
 import { signMintVoucher } from "../../../server/chain/mint-voucher.ts";
 import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
 import { createPool } from "../../../server/database/pool.ts";
-import { Indexer } from "../../../server/indexer/indexer.ts";
-import { deployTestPlatform, holders, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
+import type { Indexer } from "../../../server/indexer/indexer.ts";
+import { holders, type TestChain } from "../../../server/testing/chain.ts";
+import { useCollectionIndexerFixture } from "../../../server/testing/collection-fixture.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
 
 /** Every answer is checked against its declared schema, as the routes will be. */
@@ -79,9 +69,8 @@ async function rejects(promise: Promise<unknown>, code: string, status: number):
 }
 
 describe("catalog: collections, editions, drops, holders, holdings and activity from the index", function () {
+  const fixture = useCollectionIndexerFixture();
   let tc: TestChain;
-  let database: TestDatabase;
-  let db: pg.Pool;
   let platform: PlatformDeployment;
   let factoryAbi: Abi;
   let collectionAbi: Abi;
@@ -95,17 +84,9 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
   const wallets = holders(12);
   const [alice, bob] = wallets as [Address, Address];
 
-  const send = async (to: Address, functionName: string, args: unknown[], value = 0n) => {
-    const data = encodeFunctionData({ abi: to === platform.factory ? factoryAbi : collectionAbi, functionName, args });
-    const hash = await tc.rpc<Hex>("eth_sendTransaction", [
-      { from: me, to, data, gas: "0x7a1200", value: `0x${value.toString(16)}` },
-    ]);
-    const receipt = await tc.publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-  };
-  const index = async () => {
-    while ((await indexer.step()) > 0);
-  };
+  const send = (to: Address, functionName: string, args: unknown[], value = 0n) =>
+    fixture.send(to, functionName, args, value);
+  const index = () => fixture.index(indexer);
   const phase = (start: number, end: number, price: bigint) => ({
     start,
     end,
@@ -122,37 +103,13 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     royaltyBps: 0n,
     uri,
   });
-  async function createCollection(): Promise<Address> {
-    const address = getContractAddress({
-      from: platform.factory,
-      nonce: BigInt(await tc.publicClient.getTransactionCount({ address: platform.factory, blockTag: "pending" })),
-    });
-    await send(platform.factory, "createCollection", ["ipfs://collection", alice, 500n, 1000n]);
-    return address;
-  }
+  const createCollection = () => fixture.createCollection("ipfs://collection", alice, 500n);
 
   before(async function () {
-    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
-    db = createPool(database.url);
-    platform = await deployTestPlatform(tc);
-    factoryAbi = (await loadArtifact("EditionFactory")).abi;
-    collectionAbi = (await loadArtifact("Collection")).abi;
-    me = tc.wallet.account.address;
-    deps = { db, chainId: 31337 };
-    indexer = new Indexer({
-      db,
-      rpcUrls: [tc.rpcUrl],
-      chainId: 31337,
-      factory: platform.factory,
-      startBlock: platform.startBlock,
-      confirmations: 0,
-      finalityDepth: 64,
-      pollIntervalMs: 10,
-      maxBlockRange: 20,
-      fetchConcurrency: 2,
-      writerLock: false,
-      logger: pino({ level: "silent" }),
-    });
+    ({ tc, platform, factoryAbi, collectionAbi } = fixture);
+    me = fixture.from();
+    deps = { db: fixture.db, chainId: 31337 };
+    indexer = fixture.indexer({ maxBlockRange: 20, fetchConcurrency: 2 });
 
     c1 = await createCollection();
     c2 = await createCollection();
@@ -195,13 +152,6 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
     await send(c1, "burn", [me, 1n, 1n]);
     await send(c1, "redeem", [me, 4n, 1n, `0x${"11".repeat(32)}`]);
     await index();
-  });
-
-  after(async function () {
-    await indexer?.close();
-    await db?.end();
-    await database?.drop();
-    await tc?.stop();
   });
 
   it("answers a collection with its owner, contract URI, default royalty and created block; an unknown one is not_found", async function () {
@@ -374,5 +324,54 @@ describe("catalog: collections, editions, drops, holders, holdings and activity 
       422,
     );
     await rejects(getHoldings(deps, me, { asOfBlock: 2n ** 64n }), "block_out_of_range", 422);
+  });
+});
+
+describe("catalog: before the indexer's first batch", function () {
+  let database: TestDatabase;
+  let db: pg.Pool;
+  let deps: CatalogDeps;
+  const wallet = getAddress("0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc");
+  const collection = getAddress("0x5fbdb2315678afecb367f032d93f642f64180aa3");
+
+  before(async function () {
+    database = await createTestDatabase();
+    db = createPool(database.url);
+    deps = { db, chainId: 31337 };
+  });
+
+  after(async function () {
+    await db?.end();
+    await database?.drop();
+  });
+
+  it("answers lists with no items at no block (asOfBlock null), as the API conventions say; no 5xx", async function () {
+    expect(checked(editionListSchema, await listDrops(deps))).to.deep.equal({
+      asOfBlock: null,
+      headTime: null,
+      items: [],
+      nextCursor: null,
+    });
+    expect(checked(holdingListSchema, await getHoldings(deps, wallet))).to.deep.equal({
+      address: wallet,
+      asOfBlock: null,
+      items: [],
+      nextCursor: null,
+    });
+    expect(checked(activityListSchema, await listWalletActivity(deps, wallet))).to.deep.equal({
+      asOfBlock: null,
+      items: [],
+      nextCursor: null,
+    });
+  });
+
+  it("answers a named collection or edition not_found (404), and holdings as of a block block_out_of_range (422)", async function () {
+    await rejects(getCollection(deps, collection), "not_found", 404);
+    await rejects(listEditions(deps, collection), "not_found", 404);
+    await rejects(getEdition(deps, collection, 1n), "not_found", 404);
+    await rejects(listEditionHolders(deps, collection, 1n), "not_found", 404);
+    await rejects(listCollectionActivity(deps, collection), "not_found", 404);
+    await rejects(listEditionActivity(deps, collection, 1n), "not_found", 404);
+    await rejects(getHoldings(deps, wallet, { asOfBlock: 0n }), "block_out_of_range", 422);
   });
 });

@@ -130,6 +130,7 @@ describe("HTTP API", () => {
       lagBlocks: "0",
       database: "ok",
       chain: "ok",
+      replica: null,
     });
   });
 

@@ -84,6 +84,17 @@ describe("configuration errors", function () {
     expect(c.database).to.deep.equal({ connectTimeoutMs: 5_000, statementTimeoutMs: 700 });
   });
 
+  it("reads DATABASE_READ_URL (default: none, the primary serves every read) and refuses one that is not postgres://", function () {
+    expect(loadConfig(base).databaseReadUrl).to.equal(undefined);
+    expect(
+      loadConfig({ ...base, DATABASE_READ_URL: "postgres://reader@replica:5432/perkmint" }).databaseReadUrl,
+    ).to.equal("postgres://reader@replica:5432/perkmint");
+    expect(() => loadConfig({ ...base, DATABASE_READ_URL: "mysql://u:secret@h/db" })).to.throw(
+      ConfigError,
+      /^Invalid configuration:\n {2}- DATABASE_READ_URL: expected a postgres:\/\/ or postgresql:\/\/ URL; its value is not$/,
+    );
+  });
+
   it("accepts an all-upper-case address and refuses a mixed-case one with a wrong checksum", function () {
     expect(loadConfig({ ...base, FACTORY_ADDRESS: "0x5FBDB2315678AFECB367F032D93F642F64180AA3" }).factory).to.equal(
       "0x5FbDB2315678afecb367f032d93F642f64180aa3",

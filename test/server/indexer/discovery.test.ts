@@ -1,76 +1,42 @@
 import { expect } from "chai";
-import pino from "pino";
 import type pg from "pg";
-import { encodeFunctionData, getContractAddress, zeroAddress, type Address, type Hex } from "viem";
-import { loadArtifact } from "../../../server/chain/artifacts.ts";
+import { zeroAddress, type Address } from "viem";
 import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
-import { createPool } from "../../../server/database/pool.ts";
-import { Indexer } from "../../../server/indexer/indexer.ts";
-import {
-  compareWithChain,
-  deployTestPlatform,
-  holders,
-  startTestChain,
-  type TestChain,
-} from "../../../server/testing/chain.ts";
-import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+import { compareWithChain, holders, type TestChain } from "../../../server/testing/chain.ts";
+import { useCollectionIndexerFixture } from "../../../server/testing/collection-fixture.ts";
 
 describe("indexer: collections discovered from the factory, including mid-range and mid-block", function () {
+  const fixture = useCollectionIndexerFixture();
   let tc: TestChain;
-  let database: TestDatabase;
   let db: pg.Pool;
   let platform: PlatformDeployment;
   const [alice, bob, carol] = holders(3) as [Address, Address, Address];
 
-  before(async function () {
-    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
-    db = createPool(database.url);
-    platform = await deployTestPlatform(tc);
-  });
-
-  after(async function () {
-    await db?.end();
-    await database?.drop();
-    await tc?.stop();
+  before(function () {
+    ({ tc, db, platform } = fixture);
   });
 
   it("indexes every event of a collection from its creation block on, even when created in a range fetched in parallel", async function () {
-    const factory = await loadArtifact("EditionFactory");
-    const collection = await loadArtifact("Collection");
-    const from = tc.wallet.account.address;
-    const send = (to: Address, data: Hex) => tc.rpc<Hex>("eth_sendTransaction", [{ from, to, data, gas: "0x7a1200" }]);
+    const from = fixture.from();
+    // Sent without waiting for a receipt: one part of this test mines several of them in one block.
     const createCollection = (uri: string) =>
-      send(
-        platform.factory,
-        encodeFunctionData({ abi: factory.abi, functionName: "createCollection", args: [uri, from, 0n, 1000n] }),
-      );
+      fixture.submit(platform.factory, "createCollection", [uri, from, 0n, 1000n]);
     const createEdition = (c: Address) =>
-      send(
-        c,
-        encodeFunctionData({
-          abi: collection.abi,
-          functionName: "createEdition",
-          args: [
-            {
-              maxSupply: 1000,
-              referralBps: 0,
-              soulbound: false,
-              redeemable: false,
-              royaltyReceiver: zeroAddress,
-              royaltyBps: 0n,
-              uri: "ipfs://x/1.json",
-            },
-            [],
-          ],
-        }),
-      );
+      fixture.submit(c, "createEdition", [
+        {
+          maxSupply: 1000,
+          referralBps: 0,
+          soulbound: false,
+          redeemable: false,
+          royaltyReceiver: zeroAddress,
+          royaltyBps: 0n,
+          uri: "ipfs://x/1.json",
+        },
+        [],
+      ]);
     const airdrop = (c: Address, to: Address[], quantities: bigint[]) =>
-      send(c, encodeFunctionData({ abi: collection.abi, functionName: "airdrop", args: [1n, to, quantities] }));
-    const nextCollection = async () =>
-      getContractAddress({
-        from: platform.factory,
-        nonce: BigInt(await tc.publicClient.getTransactionCount({ address: platform.factory, blockTag: "pending" })),
-      });
+      fixture.submit(c, "airdrop", [1n, to, quantities]);
+    const nextCollection = () => fixture.nextCollection();
 
     await tc.mine(3);
     // Collection 1: created, then its edition and an airdrop in the next blocks.
@@ -92,20 +58,7 @@ describe("indexer: collections discovered from the factory, including mid-range 
     await airdrop(c1, [carol], [5n]);
 
     // Ranges of 2 blocks, 3 fetched ahead: the ranges after a creation were asked for without the new address.
-    const indexer = new Indexer({
-      db,
-      rpcUrls: [tc.rpcUrl],
-      chainId: 31337,
-      factory: platform.factory,
-      startBlock: platform.startBlock,
-      confirmations: 0,
-      finalityDepth: 64,
-      pollIntervalMs: 10,
-      maxBlockRange: 2,
-      fetchConcurrency: 3,
-      writerLock: false,
-      logger: pino({ level: "silent" }),
-    });
+    const indexer = fixture.indexer({ maxBlockRange: 2, fetchConcurrency: 3 });
     while ((await indexer.step()) > 0);
 
     const { rows } = await db.query<{ address: string }>("SELECT address FROM collection ORDER BY created_block");

@@ -1,20 +1,10 @@
 import { expect } from "chai";
-import pino from "pino";
 import type pg from "pg";
-import { encodeFunctionData, getContractAddress, zeroAddress, zeroHash, type Abi, type Address, type Hex } from "viem";
-import { loadArtifact } from "../../../server/chain/artifacts.ts";
-import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
-import { createPool } from "../../../server/database/pool.ts";
-import { Indexer } from "../../../server/indexer/indexer.ts";
+import { zeroAddress, zeroHash, type Abi, type Address, type Hex } from "viem";
+import type { Indexer } from "../../../server/indexer/indexer.ts";
 import { rebuildProjections } from "../../../server/indexer/store.ts";
-import {
-  deployTestPlatform,
-  holders,
-  projectionsSnapshot,
-  startTestChain,
-  type TestChain,
-} from "../../../server/testing/chain.ts";
-import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+import { holders, projectionsSnapshot, type TestChain } from "../../../server/testing/chain.ts";
+import { useCollectionIndexerFixture } from "../../../server/testing/collection-fixture.ts";
 
 type Phase = { start: number; end: number; price: bigint; walletLimit: number; merkleRoot: Hex };
 type EditionInfo = {
@@ -30,74 +20,24 @@ type EditionInfo = {
 const ROOT: Hex = `0x${"ab".repeat(32)}`;
 
 describe("indexer: the edition projection equals the contracts' own views", function () {
+  const fixture = useCollectionIndexerFixture();
   let tc: TestChain;
-  let database: TestDatabase;
   let db: pg.Pool;
-  let platform: PlatformDeployment;
-  let factoryAbi: Abi;
   let collectionAbi: Abi;
   let indexer: Indexer;
   const [alice, bob, carol] = holders(3) as [Address, Address, Address];
 
-  before(async function () {
-    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
-    db = createPool(database.url);
-    platform = await deployTestPlatform(tc);
-    factoryAbi = (await loadArtifact("EditionFactory")).abi;
-    collectionAbi = (await loadArtifact("Collection")).abi;
-    indexer = new Indexer({
-      db,
-      rpcUrls: [tc.rpcUrl],
-      chainId: 31337,
-      factory: platform.factory,
-      startBlock: platform.startBlock,
-      confirmations: 0,
-      finalityDepth: 64,
-      pollIntervalMs: 10,
-      maxBlockRange: 3,
-      fetchConcurrency: 2,
-      writerLock: false,
-      logger: pino({ level: "silent" }),
-    });
+  before(function () {
+    ({ tc, db, collectionAbi } = fixture);
+    indexer = fixture.indexer({ maxBlockRange: 3, fetchConcurrency: 2 });
   });
 
-  after(async function () {
-    await indexer?.close();
-    await db?.end();
-    await database?.drop();
-    await tc?.stop();
-  });
-
-  const from = () => tc.wallet.account.address;
-  const send = async (to: Address, functionName: string, args: unknown[]) => {
-    const hash = await tc.rpc<Hex>("eth_sendTransaction", [
-      { from: from(), to, data: encodeFunctionData({ abi: collectionAbi, functionName, args }), gas: "0x7a1200" },
-    ]);
-    const receipt = await tc.publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-  };
+  const send = (to: Address, functionName: string, args: unknown[]) => fixture.send(to, functionName, args);
   const read = <T>(address: Address, functionName: string, args: unknown[] = []) =>
     tc.publicClient.readContract({ address, abi: collectionAbi, functionName, args }) as Promise<T>;
-  const index = async () => {
-    while ((await indexer.step()) > 0);
-  };
-
-  async function createCollection(royaltyReceiver: Address, royaltyBps: bigint): Promise<Address> {
-    const address = getContractAddress({
-      from: platform.factory,
-      nonce: BigInt(await tc.publicClient.getTransactionCount({ address: platform.factory, blockTag: "pending" })),
-    });
-    const data = encodeFunctionData({
-      abi: factoryAbi,
-      functionName: "createCollection",
-      args: ["ipfs://c", royaltyReceiver, royaltyBps, 1000n],
-    });
-    const hash = await tc.rpc<Hex>("eth_sendTransaction", [
-      { from: from(), to: platform.factory, data, gas: "0x7a1200" },
-    ]);
-    await tc.publicClient.waitForTransactionReceipt({ hash });
-    return address;
-  }
+  const index = () => fixture.index(indexer);
+  const createCollection = (royaltyReceiver: Address, royaltyBps: bigint) =>
+    fixture.createCollection("ipfs://c", royaltyReceiver, royaltyBps);
 
   const createEdition = (
     c: Address,
