@@ -1,5 +1,5 @@
 /**
- * Points earned from chain facts, derived by the worker from the facts feed (server/facts). An award starts pending,
+ * Points earned from chain facts (mints, mint-from tasks), derived by the worker from the facts feed (server/facts). An award starts pending,
  * in the same transaction as the feed cursor that read its fact; it becomes available once its fact is
  * POINTS_FINALITY blocks deep on the indexed branch; a retraction of the fact before that reverses it with a
  * reversing entry. Every entry's idempotency key comes from the feed position of the fact that caused it, so a fact
@@ -9,11 +9,17 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import type { FactConsumer } from "../facts/consumer.ts";
 import { factKey, type Fact } from "../facts/feed.ts";
+import { withinCaps } from "./caps.ts";
 import { appendEntries, lockBalance, type LedgerEntry, type PointsReason } from "./ledger.ts";
-import { currentRules, mintPointsPerUnit, type PointsRules, type RulesVersion } from "./rules.ts";
+import { awardHoldings } from "./holdings.ts";
+import { expirePoints } from "./points-expiry.ts";
+import { currentRules, mintPointsPerUnit, type RulesVersion } from "./rules.ts";
 
 /** The `phase` of a voucher mint (Collection.VOUCHER_PHASE): vouchers are bought with points, so they earn none. */
 export const VOUCHER_PHASE = (2n ** 256n - 1n).toString();
+
+/** How often a worker runs points expiry (expirePoints). */
+const EXPIRY_INTERVAL_MS = 10 * 60 * 1000;
 
 export type AwardsOptions = {
   chainId: number;
@@ -22,8 +28,12 @@ export type AwardsOptions = {
   logger: Logger;
 };
 
-/** The feed consumer that turns mints into points (and undoes them on retraction), and matures awards. */
+/**
+ * The feed consumer that turns mints into points (and undoes them on retraction); after each pass it matures awards,
+ * awards what holdings earn (holdings.ts) and expires points (points-expiry.ts).
+ */
 export function pointsAwardsConsumer(options: AwardsOptions): FactConsumer {
+  let lastExpiry = 0;
   return {
     name: "points-awards",
     async apply(tx, facts) {
@@ -46,9 +56,27 @@ export function pointsAwardsConsumer(options: AwardsOptions): FactConsumer {
           reason: "mint",
           reference: `mint ${event.address}/${String(event.args.edition)} in ${event.txHash}`,
         });
+        // A mint-from task is done by the wallet's first mint from the collection (once per wallet).
+        for (const task of rules.rules.tasks)
+          if (task.kind === "mint_from" && task.collection.toLowerCase() === event.address)
+            await awardPending(tx, rules, fact, {
+              wallet,
+              amount: BigInt(task.points),
+              reason: "task",
+              reference: `task ${task.id}: mint from ${task.collection}`,
+              taskId: task.id,
+            });
       }
     },
-    afterPass: (db) => matureAwards(db, options.chainId, options.finality),
+    async afterPass(db) {
+      await matureAwards(db, options.chainId, options.finality);
+      await awardHoldings(db, options.chainId, options.finality);
+      // Expiry walks every wallet with points: a few times an hour is soon enough for a rule counted in days.
+      if (Date.now() - lastExpiry >= EXPIRY_INTERVAL_MS) {
+        lastExpiry = Date.now();
+        await expirePoints(db, new Date());
+      }
+    },
   };
 }
 
@@ -60,18 +88,20 @@ async function awardPending(
   tx: pg.PoolClient,
   rules: RulesVersion,
   fact: Fact,
-  award: { wallet: string; amount: bigint; reason: PointsReason; reference: string },
+  award: { wallet: string; amount: bigint; reason: PointsReason; reference: string; taskId?: string },
 ) {
   if (award.amount <= 0n) return;
   const earnedAt = fact.event!.blockTime;
   await lockBalance(tx, award.wallet);
   const amount = await withinCaps(tx, rules.rules, award.wallet, award.amount, earnedAt);
   if (amount <= 0n) return;
-  const awardKey = `${fact.chainId}:${fact.seq}:${award.reason}`;
-  await tx.query(
+  const awardKey = `${fact.chainId}:${fact.seq}:${award.taskId ? `task:${award.taskId}` : award.reason}`;
+  // A task already done (an award not reversed) is not done again: the unique index says so, not a read.
+  const inserted = await tx.query(
     `INSERT INTO points_award (award_key, fact_key, chain_id, block_number, block_hash, wallet, amount, reason,
-                               reference, rule_version, earned_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+                               reference, rule_version, earned_at, task_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+     ON CONFLICT (wallet, task_id) WHERE task_id IS NOT NULL AND status <> 'reversed' DO NOTHING`,
     [
       awardKey,
       factKey(fact),
@@ -84,8 +114,10 @@ async function awardPending(
       award.reference,
       rules.version,
       earnedAt,
+      award.taskId ?? null,
     ],
   );
+  if (inserted.rowCount === 0) return;
   await appendEntries(tx, [
     {
       wallet: award.wallet,
@@ -99,46 +131,6 @@ async function awardPending(
     },
   ]);
 }
-
-/**
- * What is left of `amount` under the caps: points earned (awarded, pending or not, net of reversals) by the wallet
- * on the UTC day of `at`, and in the season containing `at`.
- */
-export async function withinCaps(
-  tx: pg.PoolClient,
-  rules: PointsRules,
-  wallet: string,
-  amount: bigint,
-  at: Date,
-): Promise<bigint> {
-  const { perWalletPerDay, perWalletPerSeason } = rules.caps;
-  if (perWalletPerDay === undefined && perWalletPerSeason === undefined) return amount;
-  const { rows } = await tx.query<{ day: string; season: string; in_season: boolean }>(
-    `WITH earned AS (
-       SELECT amount, earned_at FROM points_entry
-       WHERE wallet = $1 AND NOT maturation AND ((amount > 0 AND reason = ANY($3::text[])) OR reason = 'reversal')
-     ), season AS (
-       SELECT starts_at, ends_at FROM points_season WHERE starts_at <= $2 AND ends_at > $2 ORDER BY starts_at DESC LIMIT 1
-     ), day AS (SELECT date_trunc('day', $2::timestamptz, 'UTC') AS start)
-     SELECT (SELECT coalesce(sum(e.amount), 0) FROM earned e, day d
-             WHERE e.earned_at >= d.start AND e.earned_at < d.start + interval '1 day')::text AS day,
-            (SELECT coalesce(sum(e.amount), 0) FROM earned e, season s
-             WHERE e.earned_at >= s.starts_at AND e.earned_at < s.ends_at)::text AS season,
-            EXISTS (SELECT 1 FROM season) AS in_season`,
-    [wallet, at, CAPPED_REASONS],
-  );
-  const row = rows[0]!;
-  let left = amount;
-  if (perWalletPerDay !== undefined) left = min(left, BigInt(perWalletPerDay) - BigInt(row.day));
-  if (perWalletPerSeason !== undefined && row.in_season)
-    left = min(left, BigInt(perWalletPerSeason) - BigInt(row.season));
-  return left > 0n ? left : 0n;
-}
-
-const min = (a: bigint, b: bigint) => (a < b ? a : b);
-
-/** What the caps count: earnings from rules (an operator's adjustment is not capped). */
-const CAPPED_REASONS: PointsReason[] = ["mint", "holding_milestone", "task", "check_in", "referral"];
 
 /**
  * Reverses every award of a retracted fact. A pending one is reversed from pending. An available one (its fact was

@@ -6,6 +6,7 @@ import type pg from "pg";
 import { getAddress, type Address } from "viem";
 import { HttpProblem, problemTitle } from "../http/problem.ts";
 import { appendEntries, EARNING_REASONS, lockBalance, readBalance, type PointsReason } from "./ledger.ts";
+import { withinCaps } from "./caps.ts";
 import { currentRules, NO_RULES, tierOf } from "./rules.ts";
 
 export type PointsHistoryItem = {
@@ -153,6 +154,54 @@ export async function adjustPoints(
     ]);
     await tx.query("COMMIT");
     return { applied: appended.size === 1, balance: await readBalance(db, wallet) };
+  } catch (error) {
+    await tx.query("ROLLBACK").catch(() => {});
+    throw error;
+  } finally {
+    tx.release();
+  }
+}
+
+/**
+ * The daily check-in: the rules' `checkIn.points` once per UTC day (cut to what the caps leave), straight to
+ * available points. The day is the idempotency key: a second check-in the same day changes nothing and says so.
+ */
+export async function checkIn(db: pg.Pool, wallet: string, now = new Date()) {
+  const rules = await currentRules(db);
+  const reward = rules?.rules.checkIn;
+  if (!rules || !reward)
+    throw new HttpProblem(422, problemTitle(422), "No daily check-in is offered now.", [
+      { path: "body", message: "no daily check-in in the points rules" },
+    ]);
+  const day = now.toISOString().slice(0, 10);
+  const key = wallet.toLowerCase();
+  const tx = await db.connect();
+  try {
+    await tx.query("BEGIN");
+    await lockBalance(tx, key);
+    const amount = await withinCaps(tx, rules.rules, key, BigInt(reward.points), now);
+    const added =
+      amount > 0n
+        ? await appendEntries(tx, [
+            {
+              wallet: key,
+              bucket: "available",
+              amount,
+              reason: "check_in",
+              reference: `daily check-in ${day}`,
+              ruleVersion: rules.version,
+              idempotencyKey: `check-in:${key}:${day}`,
+              earnedAt: now,
+            },
+          ])
+        : new Set<string>();
+    await tx.query("COMMIT");
+    return {
+      checkedIn: added.size === 1,
+      day,
+      points: added.size === 1 ? amount : 0n,
+      balance: await readBalance(db, key),
+    };
   } catch (error) {
     await tx.query("ROLLBACK").catch(() => {});
     throw error;

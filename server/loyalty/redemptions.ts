@@ -5,7 +5,7 @@
  * idempotency check, limits, stock, debit, voucher, the expiry job — is one transaction under the wallet's balance
  * lock, so 1,000 simultaneous requests of a wallet that can afford 10 get exactly 10 vouchers. The voucher's use
  * (VoucherUsed, from the facts feed) completes the redemption; a deadline passed unused, once final on-chain,
- * refunds it exactly once (expiry.ts).
+ * refunds it exactly once (voucher-expiry.ts).
  */
 import { createHash, randomUUID } from "node:crypto";
 import type pg from "pg";
@@ -17,7 +17,7 @@ import type { VoucherSigner } from "./voucher-signer.ts";
 /** How long a voucher stays valid by default (REDEMPTION_VOUCHER_TTL_SECONDS). */
 export const DEFAULT_VOUCHER_TTL_SECONDS = 30 * 60;
 
-/** The pg-boss queue of expiry checks (expiry.ts works it). */
+/** The pg-boss queue of expiry checks (voucher-expiry.ts works it). */
 export const VOUCHER_EXPIRY_QUEUE = "voucher-expiry";
 
 /** Enqueues a job inside the caller's transaction (pg-boss `send` with that transaction as its `db`). */

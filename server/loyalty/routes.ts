@@ -9,7 +9,7 @@ import { decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.
 import { HttpProblem, problemTitle, RETRY_AFTER_SECONDS } from "../http/problem.ts";
 import { defineRoute, type RouteDeclaration } from "../http/route.ts";
 import { addressSchema } from "../http/schemas.ts";
-import { adjustPoints, createSeason, leaderboard, listSeasons, walletPoints } from "./points.ts";
+import { adjustPoints, checkIn, createSeason, leaderboard, listSeasons, walletPoints } from "./points.ts";
 import {
   createOffer,
   listOpenOffers,
@@ -23,6 +23,7 @@ import { currentRules, NO_RULES, saveRulesVersion } from "./rules.ts";
 import {
   adjustmentBodySchema,
   adjustmentSchema,
+  checkInSchema,
   createSeasonBodySchema,
   idempotencyKeySchema,
   leaderboardQuerySchema,
@@ -159,6 +160,26 @@ export function loyaltyRoutes(deps: LoyaltyDeps): RouteDeclaration[] {
               })),
               nextCursor: p.more ? encodeCursor([text(p.history.at(-1)!.id)]) : null,
             },
+          },
+        };
+      },
+    }),
+    defineRoute({
+      method: "post",
+      path: "/v1/me/check-in",
+      summary: "The daily check-in: the rules' points once per UTC day (a second one that day changes nothing)",
+      tags: ["loyalty"],
+      role: "holder",
+      responses: { 200: { description: "Checked in now, or already today", schema: checkInSchema } },
+      errors: [422],
+      handler: async ({ caller }) => {
+        const r = await checkIn(deps.db, caller!.address);
+        return {
+          body: {
+            checkedIn: r.checkedIn,
+            day: r.day,
+            points: text(r.points),
+            available: text(r.balance.available),
           },
         };
       },

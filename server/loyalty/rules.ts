@@ -1,5 +1,6 @@
 /**
- * Points rules: what earns points and how many, the caps, and the member tiers. Operators send them as JSON,
+ * Points rules: what earns points and how many (mints, holding milestones, on-chain tasks, a daily check-in), the
+ * caps, optional expiry, and the member tiers. Operators send them as JSON,
  * validated here (every error a 400 naming the field); each change is stored as a new version, and every award
  * records the version it was made under, so a change never rewrites past awards. An award uses the version current
  * when the worker derives it.
@@ -25,6 +26,53 @@ const mintRuleSchema = z
     path: ["collection"],
   });
 
+const ruleId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9-]{0,39}$/, "must be 1-40 lower-case letters, digits and dashes")
+  .describe("Stable id: a wallet earns each milestone or task once, across rule versions");
+
+const holdingRuleSchema = z
+  .strictObject({
+    id: ruleId,
+    collection: addressSchema,
+    tokenId: z
+      .string()
+      .regex(/^[1-9][0-9]{0,77}$/, "must be a token id in decimal")
+      .optional()
+      .describe("One edition (omit: any edition of the collection)"),
+    days: z.number().int().min(1).max(3650).describe("Held continuously this many days (by the chain's block time)"),
+    points: points(1_000_000),
+  })
+  .describe("A holding milestone: transferring out and back restarts the clock (the indexer's held-since)");
+
+const taskSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    id: ruleId,
+    kind: z.literal("mint_from"),
+    collection: addressSchema,
+    points: points(1_000_000),
+  }),
+  z.strictObject({
+    id: ruleId,
+    kind: z.literal("hold"),
+    collection: addressSchema,
+    tokenId: z.string().regex(/^[1-9][0-9]{0,77}$/, "must be a token id in decimal"),
+    points: points(1_000_000),
+  }),
+  z.strictObject({
+    id: ruleId,
+    kind: z.literal("complete_set"),
+    collection: addressSchema,
+    tokenIds: z
+      .array(z.string().regex(/^[1-9][0-9]{0,77}$/, "must be a token id in decimal"))
+      .min(2)
+      .max(100)
+      .optional()
+      .describe("The set (omit: every edition of the collection)"),
+    points: points(1_000_000),
+  }),
+]);
+
 const tierSchema = z.strictObject({
   name: z.string().trim().min(1).max(40),
   minLifetime: points(1e15).describe("Lifetime points from which a wallet is in this tier"),
@@ -39,6 +87,23 @@ export const pointsRulesSchema = z
       .describe(
         "Points per token minted through a sale phase (not vouchers, not airdrops); the most specific rule wins: edition, then collection, then any",
       ),
+    holding: z.array(holdingRuleSchema).max(100).default([]),
+    tasks: z
+      .array(taskSchema)
+      .max(100)
+      .default([])
+      .describe("On-chain tasks, checked from indexed facts: mint from a collection, hold an edition, complete a set"),
+    checkIn: z
+      .strictObject({ points: points(1_000_000) })
+      .optional()
+      .describe("A daily check-in (POST /v1/me/check-in), once per UTC day"),
+    expiryDays: z
+      .number()
+      .int()
+      .min(1)
+      .max(3650)
+      .optional()
+      .describe("Points expire this many days after they were earned, oldest spent first (omit: never)"),
     caps: z
       .strictObject({
         perWalletPerDay: points(1e12).optional().describe("Most points one wallet can earn per UTC day"),
@@ -57,6 +122,15 @@ export const pointsRulesSchema = z
       }),
   })
   .superRefine((rules, ctx) => {
+    const ids = new Set<string>();
+    for (const [list, items] of [
+      ["holding", rules.holding],
+      ["tasks", rules.tasks],
+    ] as const)
+      items.forEach((r, i) => {
+        if (ids.has(r.id)) ctx.addIssue({ code: "custom", path: [list, i, "id"], message: "ids must differ" });
+        ids.add(r.id);
+      });
     const seen = new Set<string>();
     rules.mint.forEach((r, i) => {
       const scope = `${r.collection?.toLowerCase() ?? "*"}:${r.tokenId ?? "*"}`;
@@ -68,6 +142,8 @@ export const pointsRulesSchema = z
   .meta({ id: "PointsRules" });
 
 export type PointsRules = z.infer<typeof pointsRulesSchema>;
+export type HoldingRule = z.infer<typeof holdingRuleSchema>;
+export type TaskRule = z.infer<typeof taskSchema>;
 
 export type RulesVersion = {
   version: number;
@@ -78,7 +154,7 @@ export type RulesVersion = {
 };
 
 /** No version yet: nothing earns points. */
-export const NO_RULES: PointsRules = { mint: [], caps: {}, tiers: [] };
+export const NO_RULES: PointsRules = { mint: [], holding: [], tasks: [], caps: {}, tiers: [] };
 
 /** Stores `rules` as the next version (under a lock, so two operators saving at once get two versions). */
 export async function saveRulesVersion(

@@ -191,3 +191,12 @@ export const redemptionSchema = z
 export const redemptionListSchema = z
   .object({ items: z.array(redemptionSchema), nextCursor: z.string().nullable() })
   .meta({ id: "RedemptionList" });
+
+export const checkInSchema = z
+  .object({
+    checkedIn: z.boolean().describe("False when the wallet already checked in today (UTC)"),
+    day: z.string().describe("The UTC day, YYYY-MM-DD"),
+    points: pointsText.describe("Points awarded now"),
+    available: pointsText,
+  })
+  .meta({ id: "CheckIn" });

@@ -209,7 +209,9 @@ describe("worker: SIGKILL at random points, and two workers on one job", functio
         },
       ]),
     );
-    const before = (await db.query<{ available: string }>("SELECT available::text FROM points_balance WHERE wallet = $1", [wallet])).rows[0]!.available;
+    const before = (
+      await db.query<{ available: string }>("SELECT available::text FROM points_balance WHERE wallet = $1", [wallet])
+    ).rows[0]!.available;
     const now = Date.now();
     await createOffer(
       db,
@@ -259,22 +261,29 @@ describe("worker: SIGKILL at random points, and two workers on one job", functio
         if (tries > 600) throw new Error("the voucher was not refunded");
         await new Promise((r) => setTimeout(r, 100));
       }
-      // Let the second delivery run too.
-      await Promise.all(
-        workers.map((w) => w.waitFor((l) => l.msg === "voucher expiry check" && l.redemptionId === redemption.id, 60_000)),
-      ).catch(() => {});
-      await new Promise((r) => setTimeout(r, 3000));
+      // Both deliveries run (on either worker) before the workers stop.
+      const checksOf = () =>
+        workers.flatMap((w) =>
+          w.logs.filter((l) => l.msg === "voucher expiry check" && l.redemptionId === redemption.id),
+        );
+      for (let tries = 0; checksOf().length < 2; tries++) {
+        if (tries > 600) throw new Error(`expected two expiry checks, saw ${JSON.stringify(checksOf())}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await Promise.all(workers.map((w) => w.kill("SIGTERM")));
       const refunds = await db.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM points_entry WHERE reason = 'refund' AND reference LIKE $1",
         [`%${redemption.id}%`],
       );
       expect(refunds.rows[0]!.n).to.equal(1);
-      const checks = workers.flatMap((w) =>
-        w.logs.filter((l) => l.msg === "voucher expiry check" && l.redemptionId === redemption.id),
-      );
-      expect(checks.map((c) => c.outcome).sort()).to.deep.equal(["already-settled", "refunded"]);
-      const after = (await db.query<{ available: string }>("SELECT available::text FROM points_balance WHERE wallet = $1", [wallet])).rows[0]!.available;
+      expect(
+        checksOf()
+          .map((c) => c.outcome)
+          .sort(),
+      ).to.deep.equal(["already-settled", "refunded"]);
+      const after = (
+        await db.query<{ available: string }>("SELECT available::text FROM points_balance WHERE wallet = $1", [wallet])
+      ).rows[0]!.available;
       expect(after).to.equal(before);
     } finally {
       await sender.stop();

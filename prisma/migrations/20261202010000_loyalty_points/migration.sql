@@ -91,6 +91,8 @@ CREATE TABLE points_award (
   reference    text NOT NULL,
   rule_version integer NOT NULL REFERENCES points_rules (version),
   earned_at    timestamptz(3) NOT NULL,
+  -- For an on-chain task's award: the task's id; a wallet completes each task once (the unique index below).
+  task_id      text,
   status       text NOT NULL DEFAULT 'pending',
   settled_at   timestamptz(3),
   CONSTRAINT points_award_amount CHECK (amount > 0),
@@ -98,6 +100,7 @@ CREATE TABLE points_award (
 );
 CREATE INDEX points_award_fact ON points_award (fact_key);
 CREATE INDEX points_award_pending ON points_award (chain_id, block_number) WHERE status = 'pending';
+CREATE UNIQUE INDEX points_award_task_once ON points_award (wallet, task_id) WHERE task_id IS NOT NULL AND status <> 'reversed';
 
 -- An edition offered for points: price, stock, per-wallet limit and window.
 CREATE TABLE points_offer (

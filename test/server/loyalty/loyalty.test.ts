@@ -1,161 +1,42 @@
 import { expect } from "chai";
 import type pg from "pg";
-import {
-  encodeFunctionData,
-  getContractAddress,
-  toHex,
-  zeroAddress,
-  zeroHash,
-  type Abi,
-  type Address,
-  type Hex,
-  type LocalAccount,
-} from "viem";
-import { mnemonicToAccount } from "viem/accounts";
-import { loadArtifact } from "../../../server/chain/artifacts.ts";
-import type { PlatformDeployment } from "../../../server/chain/deploy.ts";
-import { DEV_MNEMONIC } from "../../../server/chain/demo-seed.ts";
-import { createPrisma, type PrismaClient } from "../../../server/database/client.ts";
-import { createPool } from "../../../server/database/pool.ts";
+import type { Abi, Address, Hex, LocalAccount } from "viem";
 import { catchUp } from "../../../server/facts/consumer.ts";
-import { Indexer } from "../../../server/indexer/indexer.ts";
-import { startJobQueue, type JobQueue } from "../../../server/jobs/queue.ts";
+import { createPool } from "../../../server/database/pool.ts";
 import { createLogger } from "../../../server/lib/logger.ts";
 import { pointsAwardsConsumer } from "../../../server/loyalty/awards.ts";
-import { redemptionCompletionsConsumer, settleExpiredVoucher } from "../../../server/loyalty/expiry.ts";
-import { readBalance } from "../../../server/loyalty/ledger.ts";
-import { createVoucherSigner } from "../../../server/loyalty/voucher-signer.ts";
-import { startTestApi, type Answer, type TestApi } from "../../../server/testing/api-server.ts";
-import { deployTestPlatform, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
-import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
+import { settleExpiredVoucher } from "../../../server/loyalty/voucher-expiry.ts";
+import type { Answer, TestApi } from "../../../server/testing/api-server.ts";
+import type { TestChain } from "../../../server/testing/chain.ts";
+import { createTestDatabase } from "../../../server/testing/database.ts";
+import { devAccount, useLoyaltyFixture, type LoyaltyFixture } from "../../../server/testing/loyalty-fixture.ts";
 
 const FINALITY = 3;
 const VOUCHER_TTL = 600;
 
 describe("loyalty: points from mints, rules, tiers, caps, redemptions for vouchers, refunds", function () {
   this.timeout(300_000);
+  const f = useLoyaltyFixture({ finality: FINALITY, voucherTtlSeconds: VOUCHER_TTL });
   let tc: TestChain;
-  let database: TestDatabase;
   let db: pg.Pool;
-  let prisma: PrismaClient;
-  let platform: PlatformDeployment;
   let collectionAbi: Abi;
   let collection: Address;
-  let indexer: Indexer;
-  let queue: JobQueue;
   let api: TestApi;
   let operatorAuth: Record<string, string>;
+  let send: LoyaltyFixture["send"];
+  let mint: LoyaltyFixture["mint"];
+  let sync: LoyaltyFixture["sync"];
+  let balance: LoyaltyFixture["balance"];
   const logger = createLogger("silent");
-  const account = (i: number) => mnemonicToAccount(DEV_MNEMONIC, { addressIndex: i }) as unknown as LocalAccount;
-  const operator = account(0);
-  const [ann, ben, cat, dan] = [account(11), account(12), account(13), account(14)];
-  const points = pointsAwardsConsumer({ chainId: 31337, finality: FINALITY, logger });
-  let completions: ReturnType<typeof redemptionCompletionsConsumer>;
-
-  const send = async (from: Address, to: Address, abi: Abi, functionName: string, args: unknown[]) => {
-    const data = encodeFunctionData({ abi, functionName, args });
-    const hash = await tc.rpc<Hex>("eth_sendTransaction", [{ from, to, data, gas: "0x7a1200" }]);
-    const receipt = await tc.publicClient.waitForTransactionReceipt({ hash });
-    if (receipt.status !== "success") throw new Error(`${functionName} reverted`);
-    return receipt;
-  };
-  const mint = (wallet: LocalAccount, edition: bigint, quantity: bigint) =>
-    send(wallet.address, collection, collectionAbi, "mint", [edition, wallet.address, quantity, 0n, zeroAddress]);
-  /** Indexes to the head, then lets the worker's consumers catch up (what the worker does on each notification). */
-  const sync = async () => {
-    while ((await indexer.step()) > 0);
-    await catchUp(db, 31337, points);
-    await catchUp(db, 31337, completions);
-  };
-  const balance = async (wallet: LocalAccount) => {
-    const b = await readBalance(db, wallet.address);
-    return { available: Number(b.available), pending: Number(b.pending), lifetime: Number(b.lifetime) };
-  };
+  const [ann, ben, cat, dan] = [devAccount(11), devAccount(12), devAccount(13), devAccount(14)];
   const expectProblem = (answer: Answer, status: number, path?: string) => {
     expect(answer.status, JSON.stringify(answer.body)).to.equal(status);
     expect(answer.headers.get("content-type")).to.match(/^application\/problem\+json/);
     if (path) expect((answer.body!.errors as { path: string }[]).map((e) => e.path)).to.include(path);
   };
 
-  before(async function () {
-    [tc, database] = await Promise.all([startTestChain(), createTestDatabase()]);
-    db = createPool(database.url, 20);
-    prisma = createPrisma(database.url, { max: 20 });
-    platform = await deployTestPlatform(tc);
-    collectionAbi = (await loadArtifact("Collection")).abi;
-    const factoryAbi = (await loadArtifact("EditionFactory")).abi;
-    collection = getContractAddress({
-      from: platform.factory,
-      nonce: BigInt(await tc.publicClient.getTransactionCount({ address: platform.factory })),
-    });
-    await send(operator.address, platform.factory, factoryAbi, "createCollection", [
-      "ipfs://c",
-      operator.address,
-      0n,
-      1000n,
-    ]);
-    const edition = (maxSupply: number) => ({
-      maxSupply,
-      referralBps: 0,
-      soulbound: false,
-      redeemable: false,
-      royaltyReceiver: zeroAddress,
-      royaltyBps: 0n,
-      uri: "ipfs://e",
-    });
-    const open = { start: 0, end: 2 ** 32 - 1, price: 0n, walletLimit: 0, merkleRoot: zeroHash };
-    // #1 and #3 sell for free in a public phase; #2 is only for points (vouchers).
-    await send(operator.address, collection, collectionAbi, "createEdition", [edition(10_000), [open]]);
-    await send(operator.address, collection, collectionAbi, "createEdition", [edition(10_000), []]);
-    await send(operator.address, collection, collectionAbi, "createEdition", [edition(10_000), [open]]);
-    indexer = new Indexer({
-      db,
-      rpcUrls: [tc.rpcUrl],
-      chainId: 31337,
-      factory: platform.factory,
-      startBlock: platform.startBlock,
-      confirmations: 0,
-      finalityDepth: 64,
-      pollIntervalMs: 10,
-      maxBlockRange: 50,
-      writerLock: false,
-      logger,
-    });
-    queue = await startJobQueue({ databaseUrl: database.url, role: "sender", logger });
-    completions = redemptionCompletionsConsumer({ enqueue: queue.enqueue });
-    api = await startTestApi({
-      prisma,
-      publicClient: tc.publicClient,
-      chainHead: { state: () => ({ head: null, reachable: true }) },
-      chainId: 31337,
-      confirmations: 0,
-      requestTimeoutMs: 120_000,
-      rateLimits: { ipPerMinute: 1_000_000, walletPerMinute: 1_000_000 },
-      auth: { operators: [operator.address] },
-      loyalty: {
-        signer: createVoucherSigner({
-          privateKey: toHex(mnemonicToAccount(DEV_MNEMONIC).getHdKey().privateKey!),
-          chainId: 31337,
-          factory: platform.factory,
-          publicClient: tc.publicClient,
-        }),
-        enqueue: queue.enqueue,
-        voucherTtlSeconds: VOUCHER_TTL,
-      },
-      logger,
-    });
-    await sync();
-    operatorAuth = await api.signIn(operator);
-  });
-
-  after(async function () {
-    await api?.stop();
-    await queue?.stop();
-    await indexer?.close();
-    await prisma?.$disconnect();
-    await db?.end();
-    await database?.drop();
-    await tc?.stop();
+  before(function () {
+    ({ tc, db, collectionAbi, collection, api, operatorAuth, send, mint, sync, balance } = f);
   });
 
   it("operators save rules as new versions; every validation error is a 400 naming its field", async function () {
