@@ -1,5 +1,5 @@
 import type { Hex } from "viem";
-import { keccak as k } from "./keccak.ts";
+import { keccak as k } from "../lib/keccak.ts";
 
 /**
  * Allowlist trees, fast: the tree `@openzeppelin/merkle-tree`'s `StandardMerkleTree.of(values, ["address",

@@ -1,6 +1,6 @@
 import { parse as parseCsv } from "csv-parse/sync";
 import { AllowlistFileInvalid, AllowlistRowsInvalid, type AllowlistRowError } from "./errors.ts";
-import { hasValidChecksum } from "./keccak.ts";
+import { hasValidChecksum } from "../lib/keccak.ts";
 
 /**
  * The largest allowance the Collection can honour: an edition's max supply is a `uint32`, and what a wallet minted

@@ -68,3 +68,20 @@ export function pageLimit(limit: number | undefined): number {
   }
   return limit;
 }
+
+const statementNames = new Map<string, string>();
+
+/**
+ * A catalog statement as a named (prepared) statement: PostgreSQL parses and plans it once per connection, and after
+ * a few executions keeps a generic plan when that is as good, instead of planning on every request. For the
+ * holders' page, planning cost more than running (0.7 ms against 0.6 ms, bench:api). The name is derived from the
+ * text, so two different texts can never share a name.
+ */
+export function prepared(text: string): { name: string; text: string } {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `catalog-${statementNames.size + 1}`;
+    statementNames.set(text, name);
+  }
+  return { name, text };
+}

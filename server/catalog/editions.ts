@@ -4,7 +4,7 @@
  * rows are one snapshot. "Open now" is judged by the indexed head's block time, not the wall clock: an answer is the
  * chain's state at `asOfBlock`.
  */
-import { getAddress } from "viem";
+import { checksummed } from "../lib/address.ts";
 import { z } from "zod";
 import type { Queryable } from "../indexer/store/sql.ts";
 import {
@@ -13,6 +13,7 @@ import {
   encodeCursor,
   int64Text,
   pageLimit,
+  prepared,
   storedAddress,
   uint256Text,
 } from "./cursor.ts";
@@ -114,12 +115,12 @@ function toEdition(r: EditionRow, headTime: Date | null): Edition {
   const phases = r.phases ?? [];
   const { current, next } = phasesAt(phases, headTime ? Math.floor(headTime.getTime() / 1000) : null);
   const royalty = r.royalty_receiver
-    ? { receiver: getAddress(r.royalty_receiver), bps: r.royalty_bps ?? 0, source: "edition" as const }
+    ? { receiver: checksummed(r.royalty_receiver), bps: r.royalty_bps ?? 0, source: "edition" as const }
     : r.default_royalty_receiver
-      ? { receiver: getAddress(r.default_royalty_receiver), bps: r.default_royalty_bps, source: "collection" as const }
+      ? { receiver: checksummed(r.default_royalty_receiver), bps: r.default_royalty_bps, source: "collection" as const }
       : { receiver: null, bps: 0, source: "none" as const };
   return {
-    collection: getAddress(r.collection),
+    collection: checksummed(r.collection),
     tokenId: r.token_id,
     uri: r.uri,
     uriFrozen: r.uri_frozen,
@@ -161,25 +162,25 @@ export async function getCollection(deps: CatalogDeps, address: string): Promise
       edition_count: number;
     }
   >(
-    `WITH ${HEAD}
+    prepared(`WITH ${HEAD}
      SELECT h.head_block, h.head_time, c.address, c.owner, c.contract_uri, c.created_block::text AS created_block, c.created_tx,
             c.paused, c.default_royalty_receiver, c.default_royalty_bps,
             (SELECT count(*)::int FROM edition e WHERE e.chain_id = c.chain_id AND e.collection = c.address) AS edition_count
      FROM (SELECT 1) one LEFT JOIN head h ON true
-     LEFT JOIN collection c ON c.chain_id = $1 AND c.address = $2`,
+     LEFT JOIN collection c ON c.chain_id = $1 AND c.address = $2`),
     [deps.chainId, key(address)],
   );
   const r = rows[0]!;
   if (!r.address) throw new CatalogError("not_found", 404, "path.address", `collection ${address} is not indexed`);
   return {
-    address: getAddress(r.address),
-    owner: getAddress(r.owner),
+    address: checksummed(r.address),
+    owner: checksummed(r.owner),
     contractUri: r.contract_uri,
     createdBlock: r.created_block,
     createdTx: r.created_tx,
     paused: r.paused,
     defaultRoyalty: r.default_royalty_receiver
-      ? { receiver: getAddress(r.default_royalty_receiver), bps: r.default_royalty_bps }
+      ? { receiver: checksummed(r.default_royalty_receiver), bps: r.default_royalty_bps }
       : null,
     editionCount: r.edition_count,
     asOfBlock: r.head_block,
@@ -191,10 +192,10 @@ export async function getEdition(deps: CatalogDeps, collection: string, tokenId:
   if (tokenId < 0n || tokenId >= 2n ** 256n)
     throw new CatalogError("not_found", 404, "path.tokenId", "no such edition");
   const { rows } = await deps.db.query<HeadRow & Partial<EditionRow>>(
-    `WITH ${HEAD}
+    prepared(`WITH ${HEAD}
      SELECT h.head_block, h.head_time, x.* FROM (SELECT 1) one LEFT JOIN head h ON true
      LEFT JOIN LATERAL (SELECT ${EDITION_COLUMNS} FROM ${EDITION_FROM}
-                        WHERE e.chain_id = $1 AND e.collection = $2 AND e.token_id = $3::numeric) x ON true`,
+                        WHERE e.chain_id = $1 AND e.collection = $2 AND e.token_id = $3::numeric) x ON true`),
     [deps.chainId, key(collection), tokenId.toString()],
   );
   const r = rows[0]!;
@@ -222,13 +223,13 @@ export async function listEditions(
   const limit = pageLimit(page.limit);
   const after = decodeCursor(page.cursor, editionCursor);
   const { rows } = await deps.db.query<HeadRow & { known: boolean } & Partial<EditionRow>>(
-    `WITH ${HEAD}
+    prepared(`WITH ${HEAD}
      SELECT h.head_block, h.head_time, EXISTS (SELECT 1 FROM collection WHERE chain_id = $1 AND address = $2) AS known, x.*
      FROM (SELECT 1) one LEFT JOIN head h ON true
      LEFT JOIN LATERAL (SELECT ${EDITION_COLUMNS} FROM ${EDITION_FROM}
                         WHERE e.chain_id = $1 AND e.collection = $2 AND ($3::numeric IS NULL OR e.token_id > $3::numeric)
                         ORDER BY e.token_id LIMIT $4) x ON true
-     ORDER BY x.token_id::numeric`,
+     ORDER BY x.token_id::numeric`),
     [deps.chainId, key(collection), after?.[0] ?? null, limit + 1],
   );
   if (!rows[0]!.known)
@@ -265,7 +266,7 @@ export async function listDrops(deps: CatalogDeps, page: PageParameters = {}): P
   const limit = pageLimit(page.limit);
   const after = decodeCursor(page.cursor, dropCursor);
   const { rows } = await deps.db.query<HeadRow & { sort_s: string } & Partial<EditionRow>>(
-    `WITH ${HEAD}
+    prepared(`WITH ${HEAD}
      SELECT h.head_block, h.head_time, x.* FROM (SELECT 1) one LEFT JOIN head h ON true
      LEFT JOIN LATERAL (
        SELECT extract(epoch FROM d.sort_start)::bigint::text AS sort_s, ${EDITION_COLUMNS}
@@ -278,7 +279,7 @@ export async function listDrops(deps: CatalogDeps, page: PageParameters = {}): P
        WHERE $2::bigint IS NULL
           OR (d.sort_start, d.collection, d.token_id) > (to_timestamp($2::bigint), $3::text, $4::numeric)
        ORDER BY d.sort_start, d.collection, d.token_id LIMIT $5) x ON true
-     ORDER BY x.sort_s::bigint, x.collection, x.token_id::numeric`,
+     ORDER BY x.sort_s::bigint, x.collection, x.token_id::numeric`),
     [deps.chainId, after?.[0] ?? null, after?.[1] ?? null, after?.[2] ?? null, limit + 1],
   );
   return page_(rows, limit, (r) => [(r as unknown as { sort_s: string }).sort_s, r.collection, r.token_id]);

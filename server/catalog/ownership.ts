@@ -4,7 +4,7 @@
  * edition. Each answer is one SQL statement, so `asOfBlock` and the rows are one snapshot; each list walks an index
  * in its documented order from the cursor (see the migration catalog_read_indexes), never an offset.
  */
-import { getAddress } from "viem";
+import { checksummed } from "../lib/address.ts";
 import { z } from "zod";
 import { ZERO_ADDRESS } from "../indexer/store/model.ts";
 import {
@@ -14,6 +14,7 @@ import {
   int32,
   int64Text,
   pageLimit,
+  prepared,
   storedAddress,
   uint256Text,
 } from "./cursor.ts";
@@ -51,7 +52,7 @@ export async function listEditionHolders(
     held_since_block: string | null;
     held_since_time: Date | null;
   }>(
-    `WITH ${HEAD}
+    prepared(`WITH ${HEAD}
      SELECT h.head_block, EXISTS (SELECT 1 FROM edition WHERE chain_id = $1 AND collection = $2 AND token_id = $3::numeric) AS known, x.*
      FROM (SELECT 1) one LEFT JOIN head h ON true
      LEFT JOIN LATERAL (
@@ -65,7 +66,7 @@ export async function listEditionHolders(
           WHERE chain_id = $1 AND collection = $2 AND token_id = $3::numeric AND ($4::numeric IS NULL OR amount < $4::numeric)
           ORDER BY amount DESC, owner LIMIT $6)
        ) u ORDER BY amount DESC, owner LIMIT $6) x ON true
-     ORDER BY x.amount DESC, x.owner`,
+     ORDER BY x.amount DESC, x.owner`),
     [deps.chainId, key(collection), tokenId.toString(), after?.[0] ?? null, after?.[1] ?? null, limit + 1],
   );
   if (!rows[0]!.known)
@@ -75,13 +76,39 @@ export async function listEditionHolders(
   return {
     asOfBlock: rows[0]!.head_block,
     items: items.map((r) => ({
-      owner: getAddress(r.owner!),
+      owner: checksummed(r.owner!),
       amount: String(r.amount),
       heldSinceBlock: r.held_since_block,
       heldSince: r.held_since_time?.toISOString() ?? null,
     })),
     nextCursor: found.length > limit ? encodeCursor([String(items.at(-1)!.amount), items.at(-1)!.owner!]) : null,
   };
+}
+
+/**
+ * getHoldings' statement: $1 chain, $2 owner (lower case), $3/$4 the cursor (collection, token id) or nulls, $5 the
+ * page size, and for `asOf` $6 the block. Exported for bench:api's raw-query floor, which runs exactly this SQL.
+ */
+export function holdingsQuery(asOf: boolean): string {
+  // Now: the balances table. As of a block: the wallet's transfers up to it, through the per-wallet indexes of the
+  // raw events (both leave out the zero address, which never holds anything).
+  const source = !asOf
+    ? `SELECT collection, token_id, amount FROM token_balance WHERE chain_id = $1 AND owner = $2 AND amount > 0`
+    : `SELECT collection, token_id, sum(delta) AS amount FROM (
+         SELECT collection, token_id, amount AS delta FROM token_transfer
+         WHERE chain_id = $1 AND to_address = $2 AND to_address <> ${ZERO} AND from_address <> to_address AND block_number <= $6::bigint
+         UNION ALL
+         SELECT collection, token_id, -amount FROM token_transfer
+         WHERE chain_id = $1 AND from_address = $2 AND from_address <> ${ZERO} AND from_address <> to_address AND block_number <= $6::bigint
+       ) m GROUP BY collection, token_id HAVING sum(delta) > 0`;
+  return `WITH ${HEAD}
+     SELECT h.head_block, x.collection, x.token_id::text AS token_id, x.amount::text AS amount
+     FROM (SELECT 1) one LEFT JOIN head h ON true
+     LEFT JOIN LATERAL (
+       SELECT * FROM (${source}) b
+       WHERE $3::text IS NULL OR (b.collection, b.token_id) > ($3::text, $4::numeric)
+       ORDER BY b.collection, b.token_id LIMIT $5) x ON true
+     ORDER BY x.collection, x.token_id`;
 }
 
 const holdingCursor = z.tuple([storedAddress, uint256Text]);
@@ -118,39 +145,17 @@ export async function getHoldings(
     limit + 1,
     ...(asOf === undefined ? [] : [asOf.toString()]),
   ];
-  // Now: the balances table. As of a block: the wallet's transfers up to it, through the per-wallet indexes of the
-  // raw events (both leave out the zero address, which never holds anything).
-  const source =
-    asOf === undefined
-      ? `SELECT collection, token_id, amount FROM token_balance WHERE chain_id = $1 AND owner = $2 AND amount > 0`
-      : `SELECT collection, token_id, sum(delta) AS amount FROM (
-           SELECT collection, token_id, amount AS delta FROM token_transfer
-           WHERE chain_id = $1 AND to_address = $2 AND to_address <> ${ZERO} AND from_address <> to_address AND block_number <= $6::bigint
-           UNION ALL
-           SELECT collection, token_id, -amount FROM token_transfer
-           WHERE chain_id = $1 AND from_address = $2 AND from_address <> ${ZERO} AND from_address <> to_address AND block_number <= $6::bigint
-         ) m GROUP BY collection, token_id HAVING sum(delta) > 0`;
   const { rows } = await deps.db.query<{
     head_block: string | null;
     collection: string | null;
     token_id: string;
     amount: string;
-  }>(
-    `WITH ${HEAD}
-     SELECT h.head_block, x.collection, x.token_id::text AS token_id, x.amount::text AS amount
-     FROM (SELECT 1) one LEFT JOIN head h ON true
-     LEFT JOIN LATERAL (
-       SELECT * FROM (${source}) b
-       WHERE $3::text IS NULL OR (b.collection, b.token_id) > ($3::text, $4::numeric)
-       ORDER BY b.collection, b.token_id LIMIT $5) x ON true
-     ORDER BY x.collection, x.token_id`,
-    params,
-  );
+  }>(prepared(holdingsQuery(asOf !== undefined)), params);
   const head = rows[0]!.head_block;
   // Before the first batch nothing is known yet: an empty answer at no block (asOfBlock null), as the API conventions
   // say, or a 422 for a past block that cannot be answered yet. Not a 5xx: nothing is broken.
   if (head === null && asOf === undefined)
-    return { address: getAddress(address), asOfBlock: null, items: [], nextCursor: null };
+    return { address: checksummed(address), asOfBlock: null, items: [], nextCursor: null };
   if (head === null) throw new CatalogError("block_out_of_range", 422, "query.asOfBlock", "nothing is indexed yet");
   if (asOf !== undefined && asOf > BigInt(head)) {
     throw new CatalogError(
@@ -163,9 +168,9 @@ export async function getHoldings(
   const found = rows.filter((r) => r.collection !== null);
   const items = found.slice(0, limit);
   return {
-    address: getAddress(owner),
+    address: checksummed(owner),
     asOfBlock: asOf === undefined ? head : asOf.toString(),
-    items: items.map((r) => ({ collection: getAddress(r.collection!), tokenId: r.token_id, amount: r.amount })),
+    items: items.map((r) => ({ collection: checksummed(r.collection!), tokenId: r.token_id, amount: r.amount })),
     nextCursor: found.length > limit ? encodeCursor([items.at(-1)!.collection!, items.at(-1)!.token_id]) : null,
   };
 }
@@ -233,7 +238,7 @@ async function listActivity(deps: CatalogDeps, scope: ActivityScope, page: PageP
   // newest first on the primary key (chain_id, block_number, log_index) or the per-wallet indexes, `limit + 2` of
   // them (every event has at least one item in scope, except the cursor's own, partly read), then expanded.
   const { rows } = await deps.db.query<ActivityRow>(
-    `WITH ${HEAD}
+    prepared(`WITH ${HEAD}
      SELECT h.head_block, ${known} AS known, x.* FROM (SELECT 1) one LEFT JOIN head h ON true
      LEFT JOIN LATERAL (
        SELECT e.block_number::text AS block_number, b.time AS block_time, e.tx_hash, e.log_index, i.batch_index,
@@ -256,7 +261,7 @@ async function listActivity(deps: CatalogDeps, scope: ActivityScope, page: PageP
        WHERE ${"tokenId" in scope && scope.tokenId !== undefined ? "i.token_id = $7" : "true"}
          AND ($2::bigint IS NULL OR (e.block_number, e.log_index, i.batch_index) < ($2::bigint, $3::int, $4::int))
        ORDER BY e.block_number DESC, e.log_index DESC, i.batch_index DESC LIMIT $5) x ON true
-     ORDER BY x.block_number::bigint DESC, x.log_index DESC, x.batch_index DESC`,
+     ORDER BY x.block_number::bigint DESC, x.log_index DESC, x.batch_index DESC`),
     params,
   );
   if (!rows[0]!.known) {
@@ -282,13 +287,13 @@ async function listActivity(deps: CatalogDeps, scope: ActivityScope, page: PageP
       const minted = r.follower === "Minted";
       return {
         kind: kindOf(r),
-        collection: getAddress(r.collection),
+        collection: checksummed(r.collection),
         tokenId: r.token_id,
-        from: getAddress(r.from_address),
-        to: getAddress(r.to_address),
+        from: checksummed(r.from_address),
+        to: checksummed(r.to_address),
         amount: r.amount,
         paid: minted ? r.paid : null,
-        referrer: minted && r.referrer && r.referrer !== ZERO_ADDRESS ? getAddress(r.referrer) : null,
+        referrer: minted && r.referrer && r.referrer !== ZERO_ADDRESS ? checksummed(r.referrer) : null,
         phase: minted ? r.phase : null,
         txHash: r.tx_hash,
         logIndex: r.log_index,

@@ -61,6 +61,8 @@ export type AppDeps = {
   /** Check every JSON answer against its route's declared schema (tests). */
   checkResponses?: boolean;
   logger: Logger;
+  /** The access log (pino-http, 2xx at debug); false for none — bench:api measures what it costs. */
+  accessLog?: boolean;
 };
 
 const REQUEST_ID = /^[A-Za-z0-9-]{8,64}$/;
@@ -146,20 +148,25 @@ export function createApp(deps: AppDeps) {
   });
   // One access-log line per request, carrying its request id: the method, the URL and the status only, never a
   // header (cookies, bearer tokens) nor a body (signatures). Server errors log as errors, refusals as info.
-  app.use(
-    pinoHttp({
-      logger: deps.logger,
-      genReqId: (_req, res) => String((res as express.Response).locals.requestId),
-      customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
-      serializers: {
-        req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-        res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-      },
-      wrapSerializers: false,
-      quietReqLogger: true,
-    }),
-  );
+  if (deps.accessLog !== false)
+    app.use(
+      pinoHttp({
+        logger: deps.logger,
+        genReqId: (_req, res) => String((res as express.Response).locals.requestId),
+        customLogLevel: (_req, res, error) =>
+          error || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
+        serializers: {
+          req: (req: { id: unknown; method: string; url: string }) => ({
+            id: req.id,
+            method: req.method,
+            url: req.url,
+          }),
+          res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+        },
+        wrapSerializers: false,
+        quietReqLogger: true,
+      }),
+    );
   // helmet's headers (CSP, HSTS outside plain-http, nosniff, frame denial, ...); CORS only for CORS_ORIGINS.
   app.use(helmet({ strictTransportSecurity: !settings.publicUrl.startsWith("http:") }));
   app.use(cors({ origin: settings.corsOrigins, credentials: true, exposedHeaders: ["x-request-id", "retry-after"] }));

@@ -7,7 +7,7 @@ import {
   AllowlistRowsInvalid,
   allowlistProblem,
 } from "../../../server/allowlists/errors.ts";
-import { checksumHex, hasValidChecksum } from "../../../server/allowlists/keccak.ts";
+import { checksumHex, hasValidChecksum } from "../../../server/lib/keccak.ts";
 import {
   MAX_ALLOWANCE,
   MAX_ALLOWLIST_ROWS,
