@@ -23,7 +23,10 @@ export const POINTS_REASONS = [
 ] as const;
 export type PointsReason = (typeof POINTS_REASONS)[number];
 
-/** Reasons that earn points: what `lifetime` (and so tiers), seasons and caps count once the points are available. */
+/**
+ * Reasons that earn points: what `lifetime` (and so tiers), seasons and caps count once the points are available. A
+ * reversal of available points (an award whose fact a deep rewind retracted) counts against them.
+ */
 export const EARNING_REASONS: readonly PointsReason[] = [
   "mint",
   "holding_milestone",
@@ -92,7 +95,7 @@ export async function appendEntries(tx: pg.PoolClient, entries: LedgerEntry[]): 
          FROM (SELECT wallet,
                       coalesce(sum(amount) FILTER (WHERE bucket = 'available'), 0) AS available,
                       coalesce(sum(amount) FILTER (WHERE bucket = 'pending'), 0) AS pending,
-                      coalesce(sum(amount) FILTER (WHERE bucket = 'available' AND amount > 0 AND reason = ANY($11::text[])), 0) AS lifetime
+                      coalesce(sum(amount) FILTER (WHERE bucket = 'available' AND ((amount > 0 AND reason = ANY($11::text[])) OR reason = 'reversal')), 0) AS lifetime
                FROM added GROUP BY wallet) d
          WHERE b.wallet = d.wallet
        )

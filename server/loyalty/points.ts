@@ -83,7 +83,7 @@ export async function listSeasons(db: pg.Pool): Promise<Season[]> {
 
 /**
  * A season's leaderboard: wallets by points earned in the season (available points from earning reasons whose
- * earning time falls in the season), most first; ties go to the wallet that got there first (its last counted
+ * earning time falls in the season, less reversals of them), most first; ties go to the wallet that got there first (its last counted
  * entry is older; entry ids are unique, so no two wallets tie on both). The cursor is the last row's (points, that
  * entry's id).
  */
@@ -100,8 +100,9 @@ export async function leaderboard(db: pg.Pool, seasonId: number, page: { limit: 
   const { rows } = await db.query<{ rank: string; wallet: string; points: string; reached: string }>(
     `WITH totals AS (
        SELECT wallet, sum(amount) AS points, max(id) AS reached FROM points_entry
-       WHERE bucket = 'available' AND amount > 0 AND reason = ANY($4::text[]) AND earned_at >= $2 AND earned_at < $3
-       GROUP BY wallet
+       WHERE bucket = 'available' AND ((amount > 0 AND reason = ANY($4::text[])) OR reason = 'reversal')
+         AND earned_at >= $2 AND earned_at < $3
+       GROUP BY wallet HAVING sum(amount) > 0
      ), ranked AS (
        SELECT wallet, points, reached, row_number() OVER (ORDER BY points DESC, reached) AS rank FROM totals
      )

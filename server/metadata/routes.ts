@@ -4,6 +4,7 @@ import { defineRoute, type RouteDeclaration } from "../http/route.ts";
 import { addressSchema, uintStringSchema } from "../http/schemas.ts";
 import { MAX_IMAGE_BYTES, mediaProblem, serveImage, storeImage } from "../media/service.ts";
 import { mediaNameParamsSchema, storedImageSchema } from "../media/schemas.ts";
+import { createEditionBodySchema, createEditionCallSchema, prepareCreateEdition } from "./edition-call.ts";
 import { metadataProblem } from "./errors.ts";
 import {
   collectionMetadataSchema,
@@ -51,6 +52,23 @@ export function metadataRoutes(deps: {
   };
   const media = { dataDir: deps.dataDir, publicUrl: deps.publicUrl };
   return [
+    defineRoute({
+      method: "post",
+      path: "/v1/collections/{address}/editions/prepare",
+      summary:
+        "Prepare the createEdition transaction for a new edition, its URI the platform's metadata URL unless given",
+      description:
+        "Nothing is written: the answer is the call to send from an edition admin. Its settings are checked against the contract's limits (max supply, referral share, royalty, at most 7 phases, each ending after it starts).",
+      tags: ["metadata"],
+      role: "partner",
+      partnerOf: ({ params }) => params.address.toLowerCase(),
+      params: collectionParams,
+      body: createEditionBodySchema,
+      responses: { 200: { description: "The call to send", schema: createEditionCallSchema } },
+      handler: ({ params, body }) => ({
+        body: prepareCreateEdition({ publicUrl: deps.publicUrl, chainId: deps.chainId }, params.address, body),
+      }),
+    }),
     defineRoute({
       method: "put",
       path: "/v1/collections/{address}/editions/{tokenId}/metadata",

@@ -101,6 +101,25 @@ describe("npm run dev, end to end", () => {
     expect(image.headers.get("content-type")).to.equal("image/png");
   });
 
+  it("runs the worker: the demo mints earned points under the demo rules, and edition #1 is offered for points", async () => {
+    const api = `http://127.0.0.1:${apiPort}`;
+    const rules = await (await fetch(`${api}/v1/points/rules`)).json();
+    expect(rules.version).to.be.a("number");
+    const offers = await (await fetch(`${api}/v1/points/offers`)).json();
+    expect(offers.items.map((o: { tokenId: string; price: string }) => [o.tokenId, o.price])).to.deep.equal([
+      ["1", "20"],
+    ]);
+    const seasons = await (await fetch(`${api}/v1/points/seasons`)).json();
+    // Alice's 4 demo tokens earn 10 points each (POINTS_FINALITY 0 in dev: available once indexed).
+    let board: { items: { wallet: string; points: string }[] } = { items: [] };
+    for (let i = 0; i < 100; i++) {
+      board = await (await fetch(`${api}/v1/leaderboard?season=${seasons.items[0].id}`)).json();
+      if (board.items.some((r) => r.wallet === demoAccounts.alice.address)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(board.items.find((r) => r.wallet === demoAccounts.alice.address)?.points).to.equal("40");
+  });
+
   it("sees a new on-chain mint through GET /v1/wallets/:address/holdings", async () => {
     const rpcUrl = `http://127.0.0.1:${chainPort}`;
     const chain = defineChain({

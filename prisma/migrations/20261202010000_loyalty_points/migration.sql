@@ -48,7 +48,7 @@ CREATE TABLE points_entry (
   CONSTRAINT points_entry_adjustment CHECK (reason <> 'adjustment' OR (operator IS NOT NULL AND comment IS NOT NULL))
 );
 CREATE INDEX points_entry_wallet ON points_entry (wallet, id);
-CREATE INDEX points_entry_earned ON points_entry (earned_at) WHERE bucket = 'available' AND amount > 0;
+CREATE INDEX points_entry_earned ON points_entry (earned_at) WHERE bucket = 'available' AND (amount > 0 OR reason = 'reversal');
 
 CREATE FUNCTION points_entry_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { inspect } from "node:util";
 import { ConfigError, loadConfig } from "../../../server/config.ts";
 
 const base = { RPC_URL: "http://127.0.0.1:8545", FACTORY_ADDRESS: "0x5fbdb2315678afecb367f032d93f642f64180aa3" };
@@ -103,5 +104,24 @@ describe("configuration errors", function () {
       ConfigError,
       /FACTORY_ADDRESS: expected a 0x-prefixed/,
     );
+  });
+
+  it("reads the loyalty settings; the voucher signer key never shows in the config, its JSON, its inspection or an error", function () {
+    const key = `0x${"ab".repeat(32)}`;
+    const c = loadConfig({ ...base, FINALITY_DEPTH: "12", VOUCHER_SIGNER_KEY: key });
+    expect(c.loyalty.pointsFinality).to.equal(12);
+    expect(c.loyalty.voucherTtlSeconds).to.equal(1800);
+    expect(c.loyalty.voucherSignerKey!.reveal()).to.equal(key);
+    expect(JSON.stringify(c)).to.not.include("abab");
+    expect(inspect(c, { depth: 10 })).to.not.include("abab");
+    expect(String(c.loyalty.voucherSignerKey)).to.equal("[redacted]");
+    expect(loadConfig({ ...base, POINTS_FINALITY: "0" }).loyalty.pointsFinality).to.equal(0);
+    try {
+      loadConfig({ ...base, VOUCHER_SIGNER_KEY: `${key}ff` });
+      expect.fail("a bad key must be refused");
+    } catch (error) {
+      expect((error as Error).message).to.match(/VOUCHER_SIGNER_KEY: expected a private key/);
+      expect((error as Error).message).to.not.include("abab");
+    }
   });
 });

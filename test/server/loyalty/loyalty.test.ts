@@ -295,7 +295,7 @@ describe("loyalty: points from mints, rules, tiers, caps, redemptions for vouche
       expect(viaHeader.body!.id).to.equal(answers[0]!.body!.id);
     });
 
-    it("a voucher from the API mints on-chain; the feed completes its redemption, and no refund follows", async function () {
+    it("a voucher from the API minted in the last second before its deadline completes its redemption; no refund follows", async function () {
       const auth = await api.signIn(ben);
       const answer = await api.call("POST", "/v1/redemptions", {
         headers: auth,
@@ -312,6 +312,8 @@ describe("loyalty: points from mints, rules, tiers, caps, redemptions for vouche
         deadline: BigInt(r.voucher.deadline!),
         signerEpoch: BigInt(r.voucher.signerEpoch!),
       };
+      // Mined at the deadline itself, the last moment the contract accepts it.
+      await tc.rpc("evm_setNextBlockTimestamp", [`0x${voucher.deadline.toString(16)}`]);
       await send(ben.address, collection, collectionAbi, "mintWithVoucher", [voucher, BigInt(r.chainId), r.signature]);
       await sync();
       const mine = await api.call("GET", "/v1/me/redemptions", { headers: auth });
@@ -321,6 +323,8 @@ describe("loyalty: points from mints, rules, tiers, caps, redemptions for vouche
       expect(await balance(ben)).to.deep.include({ pending: 0 });
       await advancePastDeadlines();
       expect(await settleExpiredVoucher(db, r.id, FINALITY)).to.equal("already-settled");
+      const refunds = await db.query("SELECT 1 FROM points_entry WHERE idempotency_key = $1", [`refund:${r.id}`]);
+      expect(refunds.rowCount).to.equal(0);
     });
 
     it("an expired voucher is refunded exactly once, with two workers running the job at once", async function () {
