@@ -100,24 +100,16 @@ export async function leaderboard(db: pg.Pool, seasonId: number, page: { limit: 
   const { rows } = await db.query<{ rank: string; wallet: string; points: string; reached: string }>(
     `WITH totals AS (
        SELECT wallet, sum(amount) AS points, max(id) AS reached FROM points_entry
-       WHERE bucket = 'available' AND ((amount > 0 AND reason = ANY($4::text[])) OR reason = 'reversal')
-         AND earned_at >= $2 AND earned_at < $3
+       WHERE bucket = 'available' AND ((amount > 0 AND reason = ANY($3::text[])) OR reason = 'reversal')
+         AND earned_at >= $1 AND earned_at < $2
        GROUP BY wallet HAVING sum(amount) > 0
      ), ranked AS (
        SELECT wallet, points, reached, row_number() OVER (ORDER BY points DESC, reached) AS rank FROM totals
      )
      SELECT rank::text, wallet, points::text, reached::text FROM ranked
-     WHERE $5::numeric IS NULL OR (points, -reached) < ($5::numeric, -$6::bigint)
-     ORDER BY points DESC, reached LIMIT $7`,
-    [
-      seasonId,
-      s.starts_at,
-      s.ends_at,
-      EARNING_REASONS,
-      page.after?.[0] ?? null,
-      page.after?.[1] ?? null,
-      page.limit + 1,
-    ],
+     WHERE $4::numeric IS NULL OR (points, -reached) < ($4::numeric, -$5::bigint)
+     ORDER BY points DESC, reached LIMIT $6`,
+    [s.starts_at, s.ends_at, EARNING_REASONS, page.after?.[0] ?? null, page.after?.[1] ?? null, page.limit + 1],
   );
   return {
     season: { id: s.id, name: s.name, startsAt: s.starts_at, endsAt: s.ends_at },

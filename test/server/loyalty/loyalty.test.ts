@@ -185,6 +185,69 @@ describe("loyalty: points from mints, rules, tiers, caps, redemptions for vouche
     expect(await balance(cat)).to.deep.equal({ available: 50, pending: 0, lifetime: 50 });
   });
 
+  it("seasons and their leaderboard: points earned in the season, most first, ties to who got there first", async function () {
+    const now = Date.now();
+    const create = (body: unknown, headers = operatorAuth) => api.call("POST", "/v1/points/seasons", { headers, body });
+    expectProblem(
+      await create({ name: "S", startsAt: new Date(now).toISOString(), endsAt: new Date(now - 1).toISOString() }),
+      400,
+      "body.endsAt",
+    );
+    expectProblem(
+      await create({ name: "S", startsAt: "tomorrow", endsAt: new Date(now).toISOString() }),
+      400,
+      "body.startsAt",
+    );
+    expectProblem(
+      await create(
+        { name: "S", startsAt: new Date(now).toISOString(), endsAt: new Date(now + 1).toISOString() },
+        await api.signIn(ann),
+      ),
+      403,
+    );
+    const season = await create({
+      name: "Test season",
+      startsAt: new Date(now - 86_400_000).toISOString(),
+      endsAt: new Date(now + 86_400_000).toISOString(),
+    });
+    expect(season.status, JSON.stringify(season.body)).to.equal(201);
+    // Two wallets tie at 10: the first to get there ranks first.
+    const [x, y] = [devAccount(8), devAccount(9)];
+    for (const [wallet, key] of [
+      [x, "tie-x"],
+      [y, "tie-y"],
+    ] as const) {
+      const grant = await api.call("POST", "/v1/points/adjustments", {
+        headers: operatorAuth,
+        body: { wallet: wallet.address, amount: "10", comment: "tie", idempotencyKey: `grant-${key}` },
+      });
+      expect(grant.status, JSON.stringify(grant.body)).to.equal(200);
+    }
+    const pages: { rank: number; wallet: string; points: string }[][] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await api.call(
+        "GET",
+        `/v1/leaderboard?season=${String(season.body!.id)}&limit=1${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      expect(page.status, JSON.stringify(page.body)).to.equal(200);
+      pages.push(page.body!.items as (typeof pages)[number]);
+      cursor = page.body!.nextCursor as string | null;
+    } while (cursor);
+    const board = pages.flat();
+    expect(board.map((r) => [r.rank, r.wallet, r.points])).to.deep.equal([
+      [1, cat.address, "50"],
+      [2, ann.address, "45"],
+      [3, x.address, "10"],
+      [4, y.address, "10"],
+    ]);
+    expectProblem(await api.call("GET", "/v1/leaderboard?season=999"), 404, "query.season");
+    expectProblem(await api.call("GET", "/v1/leaderboard?season=abc"), 400, "query.season");
+    expectProblem(await api.call("GET", "/v1/leaderboard"), 400, "query.season");
+    const seasons = await api.call("GET", "/v1/points/seasons");
+    expect((seasons.body!.items as { name: string }[]).map((s) => s.name)).to.include("Test season");
+  });
+
   describe("spending points on editions", function () {
     let offer: Record<string, unknown>;
 
