@@ -9,9 +9,13 @@ import type { Logger } from "pino";
 import { followFeed } from "./facts/consumer.ts";
 import { startJobQueue, type JobQueue } from "./jobs/queue.ts";
 import { pointsAwardsConsumer } from "./loyalty/awards.ts";
-import { EXPIRY_RECHECK_SECONDS, redemptionCompletionsConsumer, settleExpiredVoucher } from "./loyalty/voucher-expiry.ts";
+import {
+  EXPIRY_RECHECK_SECONDS,
+  redemptionCompletionsConsumer,
+  settleExpiredVoucher,
+} from "./loyalty/voucher-expiry.ts";
 import { VOUCHER_EXPIRY_QUEUE } from "./loyalty/redemptions.ts";
-import { inTransaction } from "./indexer/store/sql.ts";
+import { inTransaction } from "./database/transaction.ts";
 
 export type WorkerOptions = {
   db: pg.Pool;

@@ -7,6 +7,7 @@
  */
 import type pg from "pg";
 import type { Logger } from "pino";
+import { inTransaction } from "../database/transaction.ts";
 import type { FactConsumer } from "../facts/consumer.ts";
 import { factKey, type Fact } from "../facts/feed.ts";
 import { withinCaps } from "./caps.ts";
@@ -191,9 +192,7 @@ type AwardRow = {
 export async function matureAwards(db: pg.Pool, chainId: number, finality: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const tx = await db.connect();
-    try {
-      await tx.query("BEGIN");
+    const matured = await inTransaction(db, async (tx) => {
       const { rows } = await tx.query<AwardRow>(
         `UPDATE points_award SET status = 'available', settled_at = now() WHERE award_key IN (
            SELECT a.award_key FROM points_award a
@@ -219,14 +218,9 @@ export async function matureAwards(db: pg.Pool, chainId: number, finality: numbe
         ];
       });
       await appendEntries(tx, entries);
-      await tx.query("COMMIT");
-      total += rows.length;
-      if (rows.length < 500) return total;
-    } catch (error) {
-      await tx.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      tx.release();
-    }
+      return rows.length;
+    });
+    total += matured;
+    if (matured < 500) return total;
   }
 }

@@ -5,7 +5,7 @@
  */
 import type pg from "pg";
 import type { Address } from "viem";
-import { inTransaction } from "../indexer/store/sql.ts";
+import { inTransaction } from "../database/transaction.ts";
 import { createOffer, listOpenOffers } from "./redemptions.ts";
 import { currentRules, pointsRulesSchema, saveRulesVersion } from "./rules.ts";
 import { createSeason, listSeasons } from "./points.ts";

@@ -7,6 +7,7 @@
  * ledger's unique idempotency key, so two workers checking at once award once.
  */
 import type pg from "pg";
+import { inTransaction } from "../database/transaction.ts";
 import { appendEntries, lockBalance, type PointsReason } from "./ledger.ts";
 import { currentRules, type RulesVersion } from "./rules.ts";
 import { withinCaps } from "./caps.ts";
@@ -101,33 +102,24 @@ async function award(
 ): Promise<number> {
   let awarded = 0;
   for (const q of qualified) {
-    const tx = await db.connect();
-    try {
-      await tx.query("BEGIN");
+    awarded += await inTransaction(db, async (tx) => {
       await lockBalance(tx, q.wallet);
       const amount = await withinCaps(tx, rules.rules, q.wallet, points, at);
-      if (amount > 0n) {
-        const added = await appendEntries(tx, [
-          {
-            wallet: q.wallet,
-            bucket: "available",
-            amount,
-            reason,
-            reference: q.reference,
-            ruleVersion: rules.version,
-            idempotencyKey: q.key,
-            earnedAt: at,
-          },
-        ]);
-        awarded += added.size;
-      }
-      await tx.query("COMMIT");
-    } catch (error) {
-      await tx.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      tx.release();
-    }
+      if (amount <= 0n) return 0;
+      const added = await appendEntries(tx, [
+        {
+          wallet: q.wallet,
+          bucket: "available",
+          amount,
+          reason,
+          reference: q.reference,
+          ruleVersion: rules.version,
+          idempotencyKey: q.key,
+          earnedAt: at,
+        },
+      ]);
+      return added.size;
+    });
   }
   return awarded;
 }

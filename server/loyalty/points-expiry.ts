@@ -6,6 +6,7 @@
  * same expiry append it once.
  */
 import type pg from "pg";
+import { inTransaction } from "../database/transaction.ts";
 import { appendEntries, lockBalance } from "./ledger.ts";
 import { currentRules } from "./rules.ts";
 
@@ -20,9 +21,7 @@ export async function expirePoints(db: pg.Pool, now: Date): Promise<bigint> {
   );
   let total = 0n;
   for (const { wallet } of rows) {
-    const tx = await db.connect();
-    try {
-      await tx.query("BEGIN");
+    total += await inTransaction(db, async (tx) => {
       const { available } = await lockBalance(tx, wallet);
       const { rows: sums } = await tx.query<{ old_earned: string; spent: string; expired: string }>(
         `SELECT coalesce(sum(amount) FILTER (WHERE amount > 0 AND reason <> 'refund' AND earned_at <= $2), 0)::text AS old_earned,
@@ -35,29 +34,21 @@ export async function expirePoints(db: pg.Pool, now: Date): Promise<bigint> {
       const left = BigInt(s.old_earned) - BigInt(s.spent);
       let due = (left > 0n ? left : 0n) - BigInt(s.expired);
       if (due > available) due = available;
-      if (due > 0n) {
-        const expiredAfter = BigInt(s.expired) + due;
-        await appendEntries(tx, [
-          {
-            wallet,
-            bucket: "available",
-            amount: -due,
-            reason: "expiry",
-            reference: `points earned before ${cutoff.toISOString()} expired (${days} days)`,
-            ruleVersion: rules.version,
-            idempotencyKey: `expiry:${wallet}:${expiredAfter}`,
-            earnedAt: now,
-          },
-        ]);
-        total += due;
-      }
-      await tx.query("COMMIT");
-    } catch (error) {
-      await tx.query("ROLLBACK").catch(() => {});
-      throw error;
-    } finally {
-      tx.release();
-    }
+      if (due <= 0n) return 0n;
+      await appendEntries(tx, [
+        {
+          wallet,
+          bucket: "available",
+          amount: -due,
+          reason: "expiry",
+          reference: `points earned before ${cutoff.toISOString()} expired (${days} days)`,
+          ruleVersion: rules.version,
+          idempotencyKey: `expiry:${wallet}:${BigInt(s.expired) + due}`,
+          earnedAt: now,
+        },
+      ]);
+      return due;
+    });
   }
   return total;
 }

@@ -3,6 +3,7 @@
  * adjustments). Writes go through the ledger (ledger.ts) like every other movement of points.
  */
 import type pg from "pg";
+import { inTransaction } from "../database/transaction.ts";
 import { getAddress, type Address } from "viem";
 import { HttpProblem, problemTitle } from "../http/problem.ts";
 import { appendEntries, EARNING_REASONS, lockBalance, readBalance, type PointsReason } from "./ledger.ts";
@@ -127,10 +128,9 @@ export async function adjustPoints(
   input: { wallet: Address; amount: bigint; comment: string; idempotencyKey: string },
   operator: string,
 ) {
-  const tx = await db.connect();
-  try {
-    await tx.query("BEGIN");
-    const wallet = input.wallet.toLowerCase();
+  const wallet = input.wallet.toLowerCase();
+  const idempotencyKey = `adjust:${operator.toLowerCase()}:${input.idempotencyKey}`;
+  const applied = await inTransaction(db, async (tx) => {
     await lockBalance(tx, wallet);
     const appended = await appendEntries(tx, [
       {
@@ -139,20 +139,26 @@ export async function adjustPoints(
         amount: input.amount,
         reason: "adjustment",
         reference: `adjustment by ${getAddress(operator)}`,
-        idempotencyKey: `adjust:${operator.toLowerCase()}:${input.idempotencyKey}`,
+        idempotencyKey,
         earnedAt: new Date(),
         operator: operator.toLowerCase(),
         comment: input.comment,
       },
     ]);
-    await tx.query("COMMIT");
-    return { applied: appended.size === 1, balance: await readBalance(db, wallet) };
-  } catch (error) {
-    await tx.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    tx.release();
-  }
+    if (appended.size === 1) return true;
+    // A replay: the same key must carry the same adjustment.
+    const { rows } = await tx.query<{ wallet: string; amount: string; comment: string }>(
+      "SELECT wallet, amount::text, comment FROM points_entry WHERE idempotency_key = $1",
+      [idempotencyKey],
+    );
+    const first = rows[0]!;
+    if (first.wallet !== wallet || first.amount !== input.amount.toString() || first.comment !== input.comment)
+      throw new HttpProblem(409, problemTitle(409), "this idempotency key was used for another adjustment", [
+        { path: "body.idempotencyKey", message: "used for another adjustment" },
+      ]);
+    return false;
+  });
+  return { applied, balance: await readBalance(db, wallet) };
 }
 
 /**
@@ -168,37 +174,23 @@ export async function checkIn(db: pg.Pool, wallet: string, now = new Date()) {
     ]);
   const day = now.toISOString().slice(0, 10);
   const key = wallet.toLowerCase();
-  const tx = await db.connect();
-  try {
-    await tx.query("BEGIN");
+  const added = await inTransaction(db, async (tx) => {
     await lockBalance(tx, key);
     const amount = await withinCaps(tx, rules.rules, key, BigInt(reward.points), now);
-    const added =
-      amount > 0n
-        ? await appendEntries(tx, [
-            {
-              wallet: key,
-              bucket: "available",
-              amount,
-              reason: "check_in",
-              reference: `daily check-in ${day}`,
-              ruleVersion: rules.version,
-              idempotencyKey: `check-in:${key}:${day}`,
-              earnedAt: now,
-            },
-          ])
-        : new Set<string>();
-    await tx.query("COMMIT");
-    return {
-      checkedIn: added.size === 1,
-      day,
-      points: added.size === 1 ? amount : 0n,
-      balance: await readBalance(db, key),
-    };
-  } catch (error) {
-    await tx.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    tx.release();
-  }
+    if (amount <= 0n) return 0n;
+    const keys = await appendEntries(tx, [
+      {
+        wallet: key,
+        bucket: "available",
+        amount,
+        reason: "check_in",
+        reference: `daily check-in ${day}`,
+        ruleVersion: rules.version,
+        idempotencyKey: `check-in:${key}:${day}`,
+        earnedAt: now,
+      },
+    ]);
+    return keys.size === 1 ? amount : 0n;
+  });
+  return { checkedIn: added > 0n, day, points: added, balance: await readBalance(db, key) };
 }

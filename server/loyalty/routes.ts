@@ -3,6 +3,7 @@
  * adjustments, and editions offered for points (by operators, or by a partner for its own collection).
  */
 import type pg from "pg";
+import { inTransaction } from "../database/transaction.ts";
 import { getAddress } from "viem";
 import { z } from "zod";
 import { decodeCursor, encodeCursor, pageQuerySchema } from "../http/pagination.ts";
@@ -245,27 +246,19 @@ export function loyaltyRoutes(deps: LoyaltyDeps): RouteDeclaration[] {
       body: saveRulesBodySchema,
       responses: { 201: { description: "The new version", schema: rulesVersionSchema } },
       handler: async ({ body, caller }) => {
-        const tx = await deps.db.connect();
-        try {
-          await tx.query("BEGIN");
-          const saved = await saveRulesVersion(tx, body.rules, caller!.address.toLowerCase(), body.comment ?? null);
-          await tx.query("COMMIT");
-          return {
-            status: 201,
-            body: {
-              version: saved.version,
-              rules: saved.rules,
-              createdBy: getAddress(saved.createdBy),
-              comment: saved.comment,
-              createdAt: saved.createdAt.toISOString(),
-            },
-          };
-        } catch (error) {
-          await tx.query("ROLLBACK").catch(() => {});
-          throw error;
-        } finally {
-          tx.release();
-        }
+        const saved = await inTransaction(deps.db, (tx) =>
+          saveRulesVersion(tx, body.rules, caller!.address.toLowerCase(), body.comment ?? null),
+        );
+        return {
+          status: 201,
+          body: {
+            version: saved.version,
+            rules: saved.rules,
+            createdBy: getAddress(saved.createdBy),
+            comment: saved.comment,
+            createdAt: saved.createdAt.toISOString(),
+          },
+        };
       },
     }),
     defineRoute({
@@ -306,7 +299,7 @@ export function loyaltyRoutes(deps: LoyaltyDeps): RouteDeclaration[] {
       role: "operator",
       body: adjustmentBodySchema,
       responses: { 200: { description: "Applied now, or already applied under this key", schema: adjustmentSchema } },
-      errors: [422],
+      errors: [409, 422],
       handler: async ({ body, caller }) => {
         const { applied, balance } = await adjustPoints(deps.db, body, caller!.address);
         return {

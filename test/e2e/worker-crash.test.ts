@@ -17,7 +17,7 @@ import { DEV_MNEMONIC } from "../../server/chain/demo-seed.ts";
 import { createPool } from "../../server/database/pool.ts";
 import { feedHead } from "../../server/facts/feed.ts";
 import { Indexer } from "../../server/indexer/indexer.ts";
-import { inTransaction } from "../../server/indexer/store/sql.ts";
+import { inTransaction } from "../../server/database/transaction.ts";
 import { startJobQueue } from "../../server/jobs/queue.ts";
 import { createLogger } from "../../server/lib/logger.ts";
 import { appendEntries } from "../../server/loyalty/ledger.ts";

@@ -26,20 +26,7 @@ export function arrayParam(items: readonly (string | number | null)[]): string |
   return `{${items.map((item) => (item === null ? "NULL" : item)).join(",")}}`;
 }
 
-export async function inTransaction<T>(db: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const tx = await db.connect();
-  try {
-    await tx.query("BEGIN");
-    const result = await fn(tx);
-    await tx.query("COMMIT");
-    return result;
-  } catch (error) {
-    await tx.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    tx.release();
-  }
-}
+export { inTransaction } from "../../database/transaction.ts";
 
 /**
  * Every move of a checkpoint (a batch applied, a rollback) is announced on this PostgreSQL channel when its

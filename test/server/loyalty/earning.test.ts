@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { LocalAccount } from "viem";
-import { inTransaction } from "../../../server/indexer/store/sql.ts";
+import { inTransaction } from "../../../server/database/transaction.ts";
 import { appendEntries } from "../../../server/loyalty/ledger.ts";
 import { expirePoints } from "../../../server/loyalty/points-expiry.ts";
 import { devAccount, useLoyaltyFixture } from "../../../server/testing/loyalty-fixture.ts";
