@@ -4,7 +4,7 @@ import { getAddress } from "viem";
 import { z } from "zod";
 import { decodeCursor, encodeCursor } from "../http/pagination.ts";
 import { HttpProblem, problemTitle } from "../http/problem.ts";
-import { defineRoute, type RouteDeclaration } from "../http/route.ts";
+import { defineRoute, type Reply, type RouteDeclaration } from "../http/route.ts";
 import { referralAnalytics } from "./analytics.ts";
 import { walletOfCode } from "./codes.ts";
 import { REJECTION_REASONS, type RejectionReason } from "./conversions.ts";
@@ -105,21 +105,27 @@ export function referralRoutes(deps: ReferralDeps): RouteDeclaration[] {
       path: "/r/{code}",
       summary: "A referral link: redirects (302) to the platform's front page with the code kept as `?ref=CODE`",
       description:
-        "The front end passes the code on as `referralCode` to POST /v1/auth/verify at the wallet's first sign-in.",
+        "The front end passes the code on as `referralCode` to POST /v1/auth/verify at the wallet's first sign-in. A client that asks for JSON only (`Accept: application/json`) gets the code and the redirect's target instead of the redirect.",
       tags: ["referrals"],
       role: "public",
       params: z.object({ code: referralCodeSchema }),
-      responses: { 302: { description: "To PUBLIC_URL/?ref=CODE" } },
+      responses: {
+        302: { description: "To PUBLIC_URL/?ref=CODE" },
+        200: {
+          description: "For `Accept: application/json`: the code and where the link leads",
+          schema: z.object({ code: z.string(), location: z.string() }).meta({ id: "ReferralLink" }),
+        },
+      },
       errors: [404],
-      handler: async ({ params }) => {
+      handler: async ({ params, req }): Promise<Reply> => {
         if ((await walletOfCode(deps.db, params.code)) === null)
           throw new HttpProblem(404, problemTitle(404), "No wallet has this referral code.", [
             { path: "path.code", message: "unknown referral code" },
           ]);
-        return {
-          status: 302,
-          headers: { location: `${base}/?ref=${params.code}`, "cache-control": "no-store" },
-        };
+        const location = `${base}/?ref=${params.code}`;
+        if (req.accepts(["text/html", "application/json"]) === "application/json")
+          return { body: { code: params.code, location }, headers: { "cache-control": "no-store" } };
+        return { status: 302, headers: { location, "cache-control": "no-store" } };
       },
     }),
   ];

@@ -244,6 +244,9 @@ describe("referrals: codes, one-level bindings, conversions on final first mints
       expect(res.status).to.equal(302);
       expect(res.headers.get("location")).to.equal(`${api.publicUrl}/?ref=${code}`);
     }
+    const asJson = await api.call("GET", `/r/${code}`, { headers: { accept: "application/json" } });
+    expect(asJson.status).to.equal(200);
+    expect(asJson.body).to.deep.equal({ code, location: `${api.publicUrl}/?ref=${code}` });
     const unknown = code === "ZZZZZZZZ" ? "YYYYYYYY" : "ZZZZZZZZ";
     expectProblem(await api.call("GET", `/r/${unknown}`), 404, "path.code");
     expectProblem(await api.call("GET", "/r/ABC0EFGH"), 400, "path.code");
