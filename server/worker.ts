@@ -1,8 +1,8 @@
 /**
- * The worker: runs the facts-feed consumers (points awards, redemption completions) and the background jobs
- * (voucher expiry refunds). Never part of an API process. Any number may run: feed consumers take turns on their
- * cursor's row lock, jobs are claimed by one worker at a time and their effects are keyed, so a killed or duplicated
- * worker changes nothing.
+ * The worker: runs the facts-feed consumers (points awards, redemption completions, referral conversions) and the
+ * background jobs (voucher expiry refunds). Never part of an API process. Any number may run: feed consumers take
+ * turns on their cursor's row lock, jobs are claimed by one worker at a time and their effects are keyed, so a killed
+ * or duplicated worker changes nothing.
  */
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -16,6 +16,7 @@ import {
 } from "./loyalty/voucher-expiry.ts";
 import { VOUCHER_EXPIRY_QUEUE } from "./loyalty/redemptions.ts";
 import { inTransaction } from "./database/transaction.ts";
+import { referralConversionsConsumer } from "./referrals/conversions.ts";
 
 export type WorkerOptions = {
   db: pg.Pool;
@@ -46,6 +47,7 @@ export async function startWorker(options: WorkerOptions): Promise<RunningWorker
   const consumers = [
     pointsAwardsConsumer({ chainId, finality: options.pointsFinality, logger }),
     redemptionCompletionsConsumer({ enqueue: queue.enqueue }),
+    referralConversionsConsumer({ chainId, finality: options.pointsFinality, logger }),
   ];
   const feed = followFeed(
     {

@@ -4,6 +4,8 @@ import type { PrismaClient } from "../database/client.ts";
 import { HttpProblem, problemTitle } from "../http/problem.ts";
 import { defineRoute, type RouteDeclaration } from "../http/route.ts";
 import { addressSchema } from "../http/schemas.ts";
+import type { SignInBinding } from "../referrals/bindings.ts";
+import { referralCodeSchema } from "../referrals/schemas.ts";
 import { clearedSessionCookie, sessionCookie, type AuthService, type AuthSettings } from "./service.ts";
 
 /** A partner may hold this many API keys that are not revoked. */
@@ -21,6 +23,11 @@ const verifyBodySchema = z
       .regex(/^0x([0-9a-fA-F]{2})+$/, "must be 0x-prefixed hex bytes")
       .max(20_000)
       .transform((v) => v as `0x${string}`),
+    referralCode: referralCodeSchema
+      .optional()
+      .describe(
+        "A referral code (from a PUBLIC_URL/r/CODE link): binds the wallet to its referrer at its first sign-in",
+      ),
   })
   .meta({ id: "SignInRequest" });
 
@@ -31,6 +38,24 @@ const sessionSchema = z
       .string()
       .describe("The session token, for clients that send it as `Authorization: Bearer`; browsers use the cookie"),
     expiresAt: z.string(),
+    referral: z
+      .object({
+        bound: z.boolean(),
+        referrer: z.string().nullable().describe("EIP-55; when bound"),
+        reason: z
+          .enum([
+            "unknown_code",
+            "self_referral",
+            "not_first_sign_in",
+            "already_minted",
+            "already_bound",
+            "mutual_referral",
+          ])
+          .nullable()
+          .describe("Why the code bound nothing"),
+      })
+      .optional()
+      .describe("Only when the request carried a referralCode"),
   })
   .meta({ id: "Session" });
 
@@ -84,6 +109,8 @@ export function authRoutes(deps: {
   settings: AuthSettings;
   prisma: PrismaClient;
   chainId: number;
+  /** The referrals module's binding at sign-in (server/referrals/bindings.ts). */
+  bindReferral?: (input: { wallet: string; code: string; firstSignIn: boolean }) => Promise<SignInBinding>;
 }): RouteDeclaration[] {
   const { auth, settings } = deps;
   const ownedCollections = async (address: string) =>
@@ -116,7 +143,9 @@ export function authRoutes(deps: {
         "The message's domain and URI must be this platform's PUBLIC_URL, its chain id the indexed chain, its nonce one " +
         "from GET /v1/auth/nonce (single use), issued within the last 10 minutes (60 s of clock skew allowed). " +
         "Smart-contract wallets (EIP-1271) and counterfactual ones (ERC-6492) are accepted. Sets the " +
-        "`perkmint_session` cookie (httpOnly, SameSite=Lax) and returns the same token for bearer clients.",
+        "`perkmint_session` cookie (httpOnly, SameSite=Lax) and returns the same token for bearer clients. A " +
+        "`referralCode` binds the wallet to its referrer at its first sign-in ever, if no mint of it is indexed " +
+        "(`referral` in the answer says whether it bound, or why not); it never fails the sign-in.",
       tags: ["auth"],
       role: "public",
       body: verifyBodySchema,
@@ -125,8 +154,27 @@ export function authRoutes(deps: {
       errors: [401],
       async handler({ body }) {
         const session = await auth.signIn(body.message, body.signature);
+        const referral =
+          body.referralCode !== undefined && deps.bindReferral
+            ? await deps.bindReferral({
+                wallet: session.address,
+                code: body.referralCode,
+                firstSignIn: session.firstSignIn,
+              })
+            : undefined;
         return {
-          body: { address: session.address, token: session.token, expiresAt: session.expiresAt.toISOString() },
+          body: {
+            address: session.address,
+            token: session.token,
+            expiresAt: session.expiresAt.toISOString(),
+            ...(referral
+              ? {
+                  referral: referral.bound
+                    ? { bound: true, referrer: getAddress(referral.referrer), reason: null }
+                    : { bound: false, referrer: null, reason: referral.reason },
+                }
+              : {}),
+          },
           headers: { "set-cookie": sessionCookie(session.token, settings), "cache-control": "no-store" },
         };
       },

@@ -86,7 +86,10 @@ export class AuthService {
    * recovery and otherwise through the chain (EIP-1271 contract wallets, ERC-6492 counterfactual ones); only then is
    * the nonce consumed, atomically, so nobody can burn another wallet's nonce and a replay fails even in a race.
    */
-  async signIn(message: string, signature: Hex): Promise<{ token: string; address: `0x${string}`; expiresAt: Date }> {
+  async signIn(
+    message: string,
+    signature: Hex,
+  ): Promise<{ token: string; address: `0x${string}`; expiresAt: Date; firstSignIn: boolean }> {
     const { settings } = this.deps;
     const fields = parseSiweMessage(message);
     if (
@@ -138,6 +141,8 @@ export class AuthService {
     });
     if (consumed.count !== 1) throw unauthorized("The nonce was already used; get a new one from GET /v1/auth/nonce.");
 
+    // Sessions are never deleted (revoked and expired ones stay), so none before this one means a first sign-in.
+    const firstSignIn = (await this.deps.prisma.authSession.count({ where: { address: address.toLowerCase() } })) === 0;
     const token = `${SESSION_PREFIX}${randomBytes(32).toString("base64url")}`;
     const expiresAt = new Date(now + settings.sessionTtlSeconds * 1000);
     await this.deps.prisma.authSession.create({
@@ -149,7 +154,7 @@ export class AuthService {
         expiresAt,
       },
     });
-    return { token, address, expiresAt };
+    return { token, address, expiresAt, firstSignIn };
   }
 
   private async signatureIsValid(

@@ -16,6 +16,8 @@ import { collectionsRoutes } from "../collections/routes.ts";
 import { DEFAULT_VOUCHER_TTL_SECONDS, type EnqueueInTransaction } from "../loyalty/redemptions.ts";
 import { loyaltyRoutes } from "../loyalty/routes.ts";
 import type { VoucherSigner } from "../loyalty/voucher-signer.ts";
+import { bindAtSignIn } from "../referrals/bindings.ts";
+import { referralRoutes } from "../referrals/routes.ts";
 import { poolOf, type PrismaClient } from "../database/client.ts";
 import { OutageLog } from "../lib/outage.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, refuseOversizedBodies } from "./body.ts";
@@ -81,7 +83,13 @@ export function apiRoutes(
     ...docsRoutes(document),
     ...healthRoutes(deps),
     ...metricsRoutes(),
-    ...authRoutes({ auth, settings, prisma: deps.prisma, chainId: deps.chainId }),
+    ...authRoutes({
+      auth,
+      settings,
+      prisma: deps.prisma,
+      chainId: deps.chainId,
+      bindReferral: (input) => bindAtSignIn(poolOf(deps.prisma), deps.chainId, input),
+    }),
     ...collectionsRoutes(deps),
     ...allowlistRoutes({ db: poolOf(deps.prisma), chainId: deps.chainId }),
     ...metadataRoutes({
@@ -96,6 +104,7 @@ export function apiRoutes(
       ...deps.loyalty,
       voucherTtlSeconds: deps.loyalty?.voucherTtlSeconds ?? DEFAULT_VOUCHER_TTL_SECONDS,
     }),
+    ...referralRoutes({ db: poolOf(deps.prisma), chainId: deps.chainId, publicUrl: settings.publicUrl }),
     ...catalogRoutes({
       db: deps.readDb ?? poolOf(deps.prisma),
       chainId: deps.chainId,

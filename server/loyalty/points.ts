@@ -194,3 +194,42 @@ export async function checkIn(db: pg.Pool, wallet: string, now = new Date()) {
   });
   return { checkedIn: added > 0n, day, points: added, balance: await readBalance(db, key) };
 }
+
+/**
+ * What a wallet earned in the season containing `at`, by the leaderboard's measure (available points from earning
+ * reasons, by earning time): all of it, and the part from referrals. `inSeason` is false when no season contains `at`.
+ */
+export async function seasonEarnings(db: pg.Pool | pg.PoolClient, wallet: string, at: Date) {
+  const { rows } = await db.query<{ in_season: boolean; total: string; referral: string }>(
+    `WITH season AS (
+       SELECT starts_at, ends_at FROM points_season WHERE starts_at <= $2 AND ends_at > $2 ORDER BY starts_at DESC LIMIT 1
+     ), earned AS (
+       SELECT e.amount, e.reason FROM points_entry e, season s
+       WHERE e.wallet = $1 AND e.bucket = 'available' AND e.amount > 0 AND e.reason = ANY($3::text[])
+         AND e.earned_at >= s.starts_at AND e.earned_at < s.ends_at
+     )
+     SELECT EXISTS (SELECT 1 FROM season) AS in_season, (SELECT coalesce(sum(amount), 0) FROM earned)::text AS total,
+            (SELECT coalesce(sum(amount) FILTER (WHERE reason = 'referral'), 0) FROM earned)::text AS referral`,
+    [wallet.toLowerCase(), at, EARNING_REASONS],
+  );
+  const r = rows[0]!;
+  return { inSeason: r.in_season, total: BigInt(r.total), referral: BigInt(r.referral) };
+}
+
+/**
+ * Points earned platform-wide per UTC week (Monday first) from `from` for `weeks` weeks, by the leaderboard's measure:
+ * all of them, and the part from referrals. One row per week, oldest first.
+ */
+export async function weeklyEarnings(db: pg.Pool, from: Date, weeks: number) {
+  const { rows } = await db.query<{ week: Date; total: string; referral: string }>(
+    `WITH w AS (SELECT s AS start, s + interval '1 week' AS stop
+                FROM generate_series($1::timestamptz, $1::timestamptz + ($2::int - 1) * interval '1 week', interval '1 week') s)
+     SELECT w.start AS week, coalesce(sum(e.amount), 0)::text AS total,
+            coalesce(sum(e.amount) FILTER (WHERE e.reason = 'referral'), 0)::text AS referral
+     FROM w LEFT JOIN points_entry e ON e.bucket = 'available' AND e.amount > 0 AND e.reason = ANY($3::text[])
+                                    AND e.earned_at >= w.start AND e.earned_at < w.stop
+     GROUP BY w.start ORDER BY w.start`,
+    [from, weeks, EARNING_REASONS],
+  );
+  return rows.map((r) => ({ week: r.week, total: BigInt(r.total), referral: BigInt(r.referral) }));
+}

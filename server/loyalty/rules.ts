@@ -78,6 +78,36 @@ const tierSchema = z.strictObject({
   minLifetime: points(1e15).describe("Lifetime points from which a wallet is in this tier"),
 });
 
+/** Referral rewards (server/referrals): what a referrer earns per converted referee, its caps and the ceiling. */
+export const referralRulesSchema = z
+  .strictObject({
+    referrerPoints: points(1_000_000)
+      .default(0)
+      .describe("Points for the referrer when a referee's first mint is final"),
+    perReferrerPerDay: z
+      .number()
+      .int("must be a whole number of referrals")
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .describe("Most referrals one referrer is rewarded for per UTC day (of the referee's first mint)"),
+    perReferrerPerSeason: z
+      .number()
+      .int("must be a whole number of referrals")
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .describe("Most referrals one referrer is rewarded for per season"),
+    seasonShareCeilingBps: z
+      .number()
+      .int("must be a whole number of basis points")
+      .min(0)
+      .max(10_000)
+      .default(3000)
+      .describe("Highest share (basis points) of a referrer's season points that may come from referrals"),
+  })
+  .meta({ id: "ReferralRules" });
+
 export const pointsRulesSchema = z
   .strictObject({
     mint: z
@@ -110,6 +140,9 @@ export const pointsRulesSchema = z
         perWalletPerSeason: points(1e12).optional().describe("Most points one wallet can earn per season"),
       })
       .default({}),
+    referral: referralRulesSchema
+      .optional()
+      .describe("Referral rewards; absent: referrals are bound and converted but earn nothing"),
     tiers: z
       .array(tierSchema)
       .max(20)
