@@ -292,7 +292,7 @@ try {
     maxConnections: CONNECTIONS,
     routes,
     holdingsVsRawFloor: holdingsVsFloor,
-    // The share of the holdings route's maximum throughput the access log (pino-http) costs, against none.
+    // The share of the holdings route's maximum throughput the access log costs, against none.
     accessLogCost: cost("holdings", "holdingsNoAccessLog"),
     targets: {
       holdingsP99AtRate: p99AtRate("holdings"),

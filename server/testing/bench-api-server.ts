@@ -3,7 +3,7 @@
  * two do not share a core's event loop). BENCH_SERVER picks what it serves, on DATABASE_URL, at 127.0.0.1 on a free
  * port, and it tells its parent the URL over IPC once listening:
  * - `app`: the API as `npm run server` builds it (createApp: every middleware, the route layer, the rate limiter
- *   counting in PostgreSQL), with BENCH_RATE_LIMIT requests per minute per IP, and its access log (pino-http) unless BENCH_ACCESS_LOG=off;
+ *   counting in PostgreSQL), with BENCH_RATE_LIMIT requests per minute per IP, and its access log unless BENCH_ACCESS_LOG=off;
  * - `fixed`: a bare Express app with one route answering fixed JSON (the floor of Express itself);
  * - `raw-holdings`: a bare Express app answering GET /v1/wallets/:address/holdings with one raw `pg` query, the same
  *   SQL the catalog's getHoldings runs (holdingsQuery, prepared the same way), on a pool of the same size as the API's.
