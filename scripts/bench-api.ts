@@ -4,7 +4,7 @@
  * through the indexer's own write path (server/testing/api-workload.ts), then loads four routes with autocannon on
  * loopback — a wallet's holdings, an edition's holders, a wallet's activity, drops — each over a spread of real
  * wallets and editions of the seeded data, not one hot URL. Every route is measured twice: at a fixed rate
- * (`--rate`, 500 req/s, over 16 connections: p50/p99 latency at that rate, and whether the rate was held), and
+ * (`--rate`, 500 req/s, evenly paced and open-loop: p50/p99 latency at that rate, and whether it was held), and
  * unthrottled over `--connections` (8) connections (maximum throughput). In the same run, with the same process set-up,
  * two floors: a bare Express route answering fixed JSON, and a bare Express route answering the holdings query with
  * one raw `pg` query (the very SQL getHoldings runs). The access log's cost is measured on the holdings route too:
@@ -19,6 +19,7 @@
  * Uses DATABASE_URL's server when set (a fresh database on it), else the machine's or an embedded PostgreSQL.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import http from "node:http";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -64,7 +65,6 @@ const RATE = integerOption("rate", 1);
 const CONNECTIONS = integerOption("connections", 1);
 const SEED = integerOption("seed", 0);
 const CHAIN_ID = 31337;
-const RATE_CONNECTIONS = 16;
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const load = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -110,14 +110,72 @@ async function startServer(kind: ServerKind, databaseUrl: string): Promise<Serve
 type Measure = { reqPerSec: number; p50: number; p99: number; non2xx: number; errors: number; serverCpu: number };
 
 /** One autocannon run over `paths` (round robin), at `rate` req/s overall or unthrottled. */
+/**
+ * The fixed-rate measurement: an open-loop load, one request every 1/rate s on a keep-alive agent, each latency
+ * counted from the moment its request was due (so a stalled server is charged for the requests it kept waiting, as
+ * wrk2 does). autocannon's `overallRate` is not that: each connection sends its share of the second back to back and
+ * then waits for the next second, so its "latency at 500 req/s" is the latency of bursts at full concurrency.
+ */
+async function measurePaced(server: Server, paths: string[], rate: number, seconds: number): Promise<Measure> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const target = new URL(server.url);
+  const cpuBefore = await cpuSecondsOf(server.child.pid!);
+  const latencies: number[] = [];
+  let non2xx = 0;
+  let errors = 0;
+  const total = rate * seconds;
+  const interval = 1000 / rate;
+  const start = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let k = 0; k < total; k++) {
+    const due = start + k * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    inFlight.push(
+      new Promise<void>((resolve) => {
+        const req = http.get(
+          { host: target.hostname, port: target.port, path: paths[k % paths.length], agent },
+          (res) => {
+            res.resume();
+            res.on("end", () => {
+              latencies.push(performance.now() - due);
+              if (res.statusCode! < 200 || res.statusCode! >= 300) non2xx++;
+              resolve();
+            });
+          },
+        );
+        req.on("error", () => {
+          errors++;
+          resolve();
+        });
+      }),
+    );
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - start) / 1000;
+  agent.destroy();
+  const cpu = (await cpuSecondsOf(server.child.pid!)) - cpuBefore;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]! * 10) / 10;
+  return {
+    reqPerSec: Math.round(latencies.length / elapsed),
+    p50: at(0.5),
+    p99: at(0.99),
+    non2xx,
+    errors,
+    serverCpu: cpu / elapsed,
+  };
+}
+
 async function measure(server: Server, paths: string[], options: { rate?: number; seconds: number }) {
+  if (options.rate) return measurePaced(server, paths, options.rate, options.seconds);
   let i = 0;
   const cpuBefore = await cpuSecondsOf(server.child.pid!);
   const result = await autocannon({
     url: server.url,
-    connections: options.rate ? RATE_CONNECTIONS : CONNECTIONS,
+    connections: CONNECTIONS,
     duration: options.seconds,
-    ...(options.rate ? { overallRate: options.rate } : {}),
     requests: [{ setupRequest: (req) => ({ ...req, path: paths[i++ % paths.length]! }) }],
   });
   const cpu = (await cpuSecondsOf(server.child.pid!)) - cpuBefore;
@@ -288,7 +346,7 @@ try {
     runs: RUNS,
     durationSeconds: DURATION,
     rate: RATE,
-    rateConnections: RATE_CONNECTIONS,
+    ratePacing: "open-loop, evenly spaced",
     maxConnections: CONNECTIONS,
     routes,
     holdingsVsRawFloor: holdingsVsFloor,
