@@ -1,7 +1,7 @@
 // `npm run dev`: the whole platform on one machine with nothing but Node and npm.
 // A local Hardhat chain, an embedded PostgreSQL (unless DATABASE_URL), contracts deployed, a demo partner, drop and
 // mints seeded, then the indexer and the HTTP API in this process. Ctrl-C stops everything it started.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { writeFile, mkdir } from "node:fs/promises";
 import path from "node:path";
 import { createPublicClient, defineChain, http, toHex } from "viem";
@@ -59,6 +59,19 @@ function shutdown(code: number) {
   return stopping;
 }
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => void shutdown(0));
+
+/** SIGTERM, then SIGKILL after 10 s; resolves once the child has exited. */
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill("SIGTERM");
+  });
+}
 
 async function main() {
   // One run per data folder: a second start while the first is alive says so and exits 1 (it must not end the first
@@ -146,8 +159,23 @@ async function main() {
     OPERATOR_ADDRESSES: process.env.OPERATOR_ADDRESSES ?? demoAccounts.operator.address,
     VOUCHER_SIGNER_KEY: process.env.VOUCHER_SIGNER_KEY ?? toHex(demoAccounts.operator.getHdKey().privateKey!),
   });
-  const platform: RunningPlatform = await startPlatform(config, logger, ["api", "indexer", "worker"]);
+  const platform: RunningPlatform = await startPlatform(config, logger, ["api", "indexer"]);
   cleanups.push(() => platform.stop());
+  // The worker (facts-feed consumers, jobs) in a process of its own, as in production: never in the API's.
+  const worker = spawn(process.execPath, ["--import", "tsx", path.resolve("scripts/worker.ts")], {
+    env: {
+      ...process.env,
+      RPC_URL: rpcUrl,
+      DATABASE_URL: database.url,
+      DEPLOYMENTS_FILE: deploymentsFile,
+      POINTS_FINALITY: String(config.loyalty.pointsFinality),
+      PERKMINT_DATA_DIR: dataDir,
+      LOG_LEVEL: config.logLevel,
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (worker.pid) await run.track({ pid: worker.pid, match: "scripts/worker.ts" });
+  cleanups.push(() => stopChild(worker));
 
   // The demo editions get real metadata and images, served by the platform at the URIs they now point to on-chain.
   const metadataPool = createPool(database.url, 2);
