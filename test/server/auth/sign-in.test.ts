@@ -1,7 +1,5 @@
 import { expect } from "chai";
-import { mkdtemp, readFile } from "node:fs/promises";
-import os from "node:os";
-import type { Server } from "node:http";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Writable } from "node:stream";
 import pino from "pino";
@@ -10,63 +8,14 @@ import { createSiweMessage } from "viem/siwe";
 import { demoAccounts, demoWallets, seedDemo, walletFor, type DemoSeed } from "../../../server/chain/demo-seed.ts";
 import { createPrisma, type PrismaClient } from "../../../server/database/client.ts";
 import { createPool } from "../../../server/database/pool.ts";
-import { createApp, type AppDeps } from "../../../server/http/app.ts";
 import { Indexer } from "../../../server/indexer/indexer.ts";
 import { createLogger } from "../../../server/lib/logger.ts";
-import { findFreePort } from "../../../server/lib/ports.ts";
+import { startTestApi, type Answer } from "../../../server/testing/api-server.ts";
 import { deployTestPlatform, startTestChain, type TestChain } from "../../../server/testing/chain.ts";
 import { createTestDatabase, type TestDatabase } from "../../../server/testing/database.ts";
 
-type Answer = { status: number; headers: Headers; body: Record<string, unknown> | undefined };
-
-/** An API server of this suite on a port chosen first, so PUBLIC_URL (which SIWE messages name) is known. */
-async function startApi(deps: Omit<AppDeps, "auth"> & { auth?: AppDeps["auth"] }) {
-  const port = await findFreePort();
-  const publicUrl = `http://127.0.0.1:${port}`;
-  // Uploaded images go to a data folder of this suite's own, not the clone's .perkmint.
-  const dataDir = deps.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "perkmint-api-data-")));
-  const app = createApp({ ...deps, dataDir, auth: { publicUrl, ...deps.auth }, checkResponses: true });
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(port, "127.0.0.1", () => resolve(s));
-  });
-  const call = async (
-    method: string,
-    path: string,
-    options: { body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<Answer> => {
-    const res = await fetch(publicUrl + path, {
-      method,
-      headers: { ...(options.body !== undefined ? { "content-type": "application/json" } : {}), ...options.headers },
-      ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      headers: res.headers,
-      body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined,
-    };
-  };
-  const stop = async () => {
-    const closed = new Promise((resolve) => server.close(resolve));
-    server.closeAllConnections();
-    await closed;
-  };
-  const host = `127.0.0.1:${port}`;
-  /** A Sign-In with Ethereum message for this server, with a fresh nonce from it. */
-  const message = async (address: `0x${string}`, overrides: Partial<Parameters<typeof createSiweMessage>[0]> = {}) =>
-    createSiweMessage({
-      domain: host,
-      address,
-      statement: "Sign in to Perkmint",
-      uri: publicUrl,
-      version: "1",
-      chainId: 31337,
-      nonce: (await call("GET", "/v1/auth/nonce")).body!.nonce as string,
-      issuedAt: new Date(),
-      ...overrides,
-    });
-  return { publicUrl, host, call, message, stop };
-}
+/** An API server of this suite (a free port chosen first, so PUBLIC_URL, which SIWE messages name, is known). */
+const startApi = startTestApi;
 
 describe("Sign-In with Ethereum, sessions, roles and API keys", function () {
   this.timeout(120_000);
